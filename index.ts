@@ -1,0 +1,26 @@
+/**
+ * kafka-rx: consume Kafka with many records in flight, without giving up order or safety.
+ *
+ * The data path, and the one feedback path (finished records releasing the in-flight budget):
+ *
+ * ```text
+ *  kafkajs consumer ──eachBatch──▶ fromKafka(consumer, { topics, maxInFlight })      lib/kafka-source.ts
+ *        ▲                         │  tracker.deliver(record): seq/epoch stamped, in flight counted
+ *        │ pause/resume            ▼
+ *        │                  Observable<KafkaRecord>
+ *        │                         ▼  groupByKeyConcat(keyOf, project, { concurrency })   one key at a time,
+ *        │                         │      emits Processed<record, results> as each completes   keys concurrent
+ *        │                         ▼  orderedMerge()             back in delivery (seq) order per partition lane
+ *        │                         ▼  commitOffsets(source, { interval, batchSize })
+ *        └──── tracker.finish ─────┤      tracker: longest finished prefix per partition → commit(offsets)
+ *                                  ▼
+ *                          Observable<Commit>   what was committed, and when
+ * ```
+ *
+ * `operators/` are pure RxJS operators (no Kafka), testable in virtual time. `lib/` is the Kafka side: the
+ * offset tracker (the one place that knows delivered / finished / committable), the source and the sinks.
+ */
+
+// Plain data shared by every stage.
+export type { RecordOrigin, KafkaRecord, CommitOffset, TrackedCommitOffset } from './lib/record'
+export type { Processed } from './operators/processed'
