@@ -1,0 +1,210 @@
+import { from, type Observable, type ObservableInput, type Observer, type Subscriber, type Subscription } from 'rxjs'
+import type { Processed } from './processed'
+
+// Shared by every item that produced nothing: an empty projection or a skipped item allocates no array.
+const NO_RESULTS: readonly never[] = Object.freeze([])
+
+/** One key: its queue of waiting items (singly linked) and the item now running, if any. */
+class Lane<T, R, K> {
+  head: Job<T, R, K> | null = null
+  tail: Job<T, R, K> | null = null
+  current: Job<T, R, K> | null = null
+  /** Link in the machine's round-robin list of lanes waiting for a slot. */
+  nextReady: Lane<T, R, K> | null = null
+  constructor(readonly key: K, readonly machine: KeyQueues<T, R, K>) {}
+}
+
+/**
+ * One item: queue node while it waits, then the observer of its projection. A single object per item keeps
+ * allocation (and closures) off the hot path; all fields are set in the constructor so V8 keeps one shape.
+ */
+class Job<T, R, K> implements Observer<R> {
+  next_: Job<T, R, K> | null = null
+  results: R[] | null = null
+  sub: Subscription | null = null
+  done = false
+  constructor(readonly item: T, readonly index: number, readonly lane: Lane<T, R, K>) {}
+
+  next(value: R): void {
+    if (!this.done) (this.results ??= []).push(value)
+  }
+  error(err: unknown): void {
+    if (this.done) return
+    this.done = true
+    this.lane.machine.fail(err)
+  }
+  complete(): void {
+    if (this.done) return
+    this.done = true
+    this.lane.machine.finish(this)
+  }
+}
+
+/**
+ * The state machine behind `groupByKeyConcat`, one per subscription. Internal: exported for the operator and
+ * for specs that check its bookkeeping (`keyCount`, `running`), not part of the package's API.
+ *
+ * Invariants: a lane is in `#keys` while it has a queued or running item, and is deleted the moment it has
+ * neither; a lane is in the ready list iff it has queued items and nothing running; `running` counts the
+ * lanes with a current job. Starting work only happens in `#drain`, a loop guarded by `#draining`, so
+ * projections that complete synchronously re-enter as constant-depth calls instead of recursing per item.
+ */
+export class KeyQueues<T, R, K> {
+  readonly #keys = new Map<K, Lane<T, R, K>>()
+  #readyHead: Lane<T, R, K> | null = null
+  #readyTail: Lane<T, R, K> | null = null
+  #running = 0
+  #arrivals = 0
+  #draining = false
+  #sourceDone = false
+  #closed = false
+  #sourceSub: Subscription | null = null
+
+  constructor(
+    private readonly destination: Subscriber<Processed<T, R>>,
+    private readonly keyOf: (item: T) => K,
+    private readonly project: (item: T, index: number) => ObservableInput<R>,
+    private readonly concurrency: number,
+    private readonly skip: ((item: T) => boolean) | undefined,
+  ) {}
+
+  /** Keys that have queued or running work (the memory held for keys). */
+  get keyCount(): number {
+    return this.#keys.size
+  }
+
+  /** Projections subscribed and not yet complete. */
+  get running(): number {
+    return this.#running
+  }
+
+  /** Subscribes to `source`; returns the teardown for the enclosing `new Observable(...)`. */
+  connect(source: Observable<T>): () => void {
+    const sub = source.subscribe({
+      next: (item) => this.push(item),
+      error: (err) => this.fail(err),
+      complete: () => {
+        this.#sourceDone = true
+        this.#maybeComplete()
+      },
+    })
+    // A synchronous source may have ended us before `subscribe` returned.
+    if (this.#closed) sub.unsubscribe()
+    else this.#sourceSub = sub
+    return () => this.dispose()
+  }
+
+  push(item: T): void {
+    if (this.#closed) return
+    const index = this.#arrivals++
+    let key: K
+    try {
+      key = this.keyOf(item)
+    } catch (err) {
+      return this.fail(err)
+    }
+    let lane = this.#keys.get(key)
+    if (lane === undefined) {
+      lane = new Lane(key, this)
+      this.#keys.set(key, lane)
+    }
+    const job = new Job<T, R, K>(item, index, lane)
+    if (lane.tail === null) {
+      lane.head = lane.tail = job
+      if (lane.current === null) this.#enqueueReady(lane)
+    } else {
+      lane.tail.next_ = job
+      lane.tail = job
+    }
+    this.#drain()
+  }
+
+  /** Called by a job whose projection completed. */
+  finish(job: Job<T, R, K>): void {
+    const lane = job.lane
+    this.#running--
+    lane.current = null
+    job.sub = null
+    this.#release(lane, job, job.results ?? NO_RESULTS)
+    this.#drain()
+  }
+
+  fail(err: unknown): void {
+    if (this.#closed) return
+    this.dispose()
+    this.destination.error(err)
+  }
+
+  /** Cancels running projections, drops queued work and the source. Idempotent. */
+  dispose(): void {
+    if (this.#closed) return
+    this.#closed = true
+    this.#sourceSub?.unsubscribe()
+    for (const lane of this.#keys.values()) {
+      const job = lane.current
+      if (job !== null) {
+        job.done = true
+        job.sub?.unsubscribe()
+      }
+    }
+    this.#keys.clear()
+    this.#readyHead = this.#readyTail = null
+  }
+
+  #enqueueReady(lane: Lane<T, R, K>): void {
+    if (this.#readyTail === null) this.#readyHead = lane
+    else this.#readyTail.nextReady = lane
+    this.#readyTail = lane
+  }
+
+  /** The lane's item is done: the lane goes to the back of the ready list (round-robin) or away. */
+  #release(lane: Lane<T, R, K>, job: Job<T, R, K>, results: readonly R[]): void {
+    if (lane.head === null) this.#keys.delete(lane.key)
+    else this.#enqueueReady(lane)
+    this.destination.next({ item: job.item, results })
+  }
+
+  #drain(): void {
+    if (this.#draining) return
+    this.#draining = true
+    try {
+      while (!this.#closed && this.#readyHead !== null && this.#running < this.concurrency) {
+        const lane = this.#readyHead
+        this.#readyHead = lane.nextReady
+        if (this.#readyHead === null) this.#readyTail = null
+        lane.nextReady = null
+        const job = lane.head!
+        lane.head = job.next_
+        if (lane.head === null) lane.tail = null
+        job.next_ = null
+        this.#start(lane, job)
+      }
+    } finally {
+      this.#draining = false
+    }
+    this.#maybeComplete()
+  }
+
+  #start(lane: Lane<T, R, K>, job: Job<T, R, K>): void {
+    let input: Observable<R> | null = null
+    try {
+      if (this.skip === undefined || !this.skip(job.item)) input = from(this.project(job.item, job.index))
+    } catch (err) {
+      return this.fail(err)
+    }
+    if (input === null) return this.#release(lane, job, NO_RESULTS)
+    lane.current = job
+    this.#running++
+    const sub = input.subscribe(job)
+    // A synchronous projection has already finished; one cut short by our own teardown must not linger.
+    if (this.#closed) sub.unsubscribe()
+    else if (!job.done) job.sub = sub
+  }
+
+  #maybeComplete(): void {
+    if (this.#sourceDone && this.#keys.size === 0 && !this.#closed) {
+      this.dispose()
+      this.destination.complete()
+    }
+  }
+}
