@@ -1,0 +1,250 @@
+import type { RecordOrigin, TrackedCommitOffset } from './record'
+import { EpochProgress, parseOffset, type PartitionProgress } from './partition-progress'
+
+export type { PartitionProgress } from './partition-progress'
+
+/** Options of {@link OffsetTracker}. */
+export interface OffsetTrackerOptions {
+  /** Clock in ms for ages. Default `Date.now`; pass `() => scheduler.now()` in virtual time. */
+  now?: () => number
+  /** Called after a finish (or revoke) released in-flight budget, with the new total `inFlight`. */
+  onRelease?: (inFlight: number) => void
+}
+
+// One per (topic, partition) ever seen: the owned epoch, and retired epochs whose records still run.
+interface Slot {
+  current: EpochProgress | undefined
+  /** Highest epoch ever delivered here: a record of an epoch at or below it, not current, is stale. */
+  lastEpoch: number
+  retired: Map<number, EpochProgress> | undefined
+}
+
+/**
+ * The one place that knows, per partition, what was delivered, what finished, and how far a commit may go.
+ *
+ * Pure and synchronous, O(1) amortised per record. The committable offset of a partition is just past the
+ * longest prefix (in delivery order, `seq`) of finished records, so a commit never passes an unfinished
+ * record whatever order work finishes in (invariant 1); offsets may have gaps, so it is the finished
+ * record's offset + 1, or an `advance()` position the fetch reached with everything before it finished
+ * (zero lag over compacted offsets and transaction markers). Each assignment epoch has its own progress:
+ * records of a revoked or older epoch never count toward a commit (invariant 6), but they keep counting in
+ * `inFlight` until they finish, so a `maxInFlight` budget holds across rebalances (invariant 5).
+ *
+ * ```text
+ * deliver  seq: 0(o=10) 1(o=11) 2(o=14) 3(o=15)   advance(17)
+ * finish        1 0                    3
+ * committable   -  12                  12 (seq 2 unfinished)   finish 2 -> 17
+ * ```
+ *
+ * @example
+ * const tracker = new OffsetTracker()
+ * tracker.deliver({ topic: 't', partition: 0, offset: '10', seq: 0, epoch: 1 })
+ * tracker.deliver({ topic: 't', partition: 0, offset: '11', seq: 1, epoch: 1 })
+ * tracker.finish({ topic: 't', partition: 0, offset: '11', seq: 1, epoch: 1 })
+ * tracker.committable() // [] : offset 10 is still running
+ * tracker.finish({ topic: 't', partition: 0, offset: '10', seq: 0, epoch: 1 })
+ * tracker.committable() // [{ topic: 't', partition: 0, offset: '12', epoch: 1 }]
+ */
+export class OffsetTracker {
+  readonly #now: () => number
+  readonly #onRelease: ((inFlight: number) => void) | undefined
+  // Topic, then an array indexed by partition: no string key built per record on the hot path.
+  readonly #topics = new Map<string, (Slot | undefined)[]>()
+  #inFlight = 0
+
+  constructor(options: OffsetTrackerOptions = {}) {
+    const { now = Date.now, onRelease } = options
+    if (typeof now !== 'function') throw new TypeError('OffsetTracker: options.now must be a function')
+    if (onRelease !== undefined && typeof onRelease !== 'function') {
+      throw new TypeError('OffsetTracker: options.onRelease must be a function')
+    }
+    this.#now = now
+    this.#onRelease = onRelease
+  }
+
+  /**
+   * A record was delivered. Its `seq` must be the next for (topic, partition, epoch) (0 for a new epoch) and
+   * its offset beyond the previously delivered one (and not below an `advance()` position), else RangeError.
+   * A newer epoch than the partition's current implicitly re-assigns it (the old epoch is retired as by
+   * `revoke`); an epoch at or below one already seen and not current is a RangeError.
+   */
+  deliver(origin: RecordOrigin): void {
+    const { topic, partition, seq, epoch } = origin
+    const where = `deliver(${topic}[${partition}] epoch ${epoch} seq ${seq})`
+    const offset = parseOffset(origin.offset, where)
+    let slot = this.#slot(topic, partition)
+    if (slot === undefined) {
+      checkPartition(topic, partition, where)
+      slot = { current: undefined, lastEpoch: -Infinity, retired: undefined }
+      this.#slotsOf(topic)[partition] = slot
+    }
+    let p = slot.current
+    if (p === undefined || p.epoch !== epoch) {
+      if (!Number.isSafeInteger(epoch)) throw new RangeError(`${where}: epoch must be a safe integer`)
+      if (epoch <= slot.lastEpoch) {
+        throw new RangeError(`${where}: epoch ${epoch} is stale (latest epoch of this partition is ${slot.lastEpoch})`)
+      }
+      if (seq !== 0) throw new RangeError(`${where}: the first record of a new epoch must have seq 0`)
+      this.#retire(slot)
+      p = new EpochProgress(epoch)
+      slot.current = p
+      slot.lastEpoch = epoch
+    } else {
+      if (seq !== p.tail) throw new RangeError(`${where}: expected seq ${p.tail}`)
+      if (offset <= p.lastDelivered) {
+        throw new RangeError(`${where}: offset ${offset} is not beyond the last delivered ${p.lastDelivered}`)
+      }
+      if (offset < p.position) {
+        throw new RangeError(`${where}: offset ${offset} is below the advanced position ${p.position}`)
+      }
+    }
+    p.deliver(offset, this.#now())
+    this.#inFlight++
+  }
+
+  /**
+   * The fetch position of (topic, partition, epoch) moved to `nextOffset` with no record delivered (log
+   * compaction, transaction markers): once every record delivered before it is finished, the committable
+   * offset may move up to here, so a fully processed partition reaches zero lag. Ignored for a partition not
+   * owned in that epoch, or when not beyond the current position.
+   */
+  advance(topic: string, partition: number, epoch: number, nextOffset: string): void {
+    const next = parseOffset(nextOffset, `advance(${topic}[${partition}] epoch ${epoch})`)
+    const p = this.#slot(topic, partition)?.current
+    if (p !== undefined && p.epoch === epoch) p.advance(next)
+  }
+
+  /**
+   * A delivered record finished (completed, dropped or dead-lettered). Returns true when it counted toward
+   * the commit; false (changing no commit state) for an unknown partition, a retired or older epoch, a seq
+   * not delivered, or one already finished. A retired epoch's record still releases in-flight budget, once.
+   */
+  finish(origin: RecordOrigin): boolean {
+    const slot = this.#slot(origin.topic, origin.partition)
+    if (slot === undefined) return false
+    const { seq, epoch } = origin
+    const p = slot.current
+    if (p !== undefined && p.epoch === epoch) {
+      if (!p.finish(seq)) return false
+      this.#release()
+      return true
+    }
+    const old = slot.retired?.get(epoch)
+    if (old !== undefined && old.finish(seq)) {
+      if (old.unfinished === 0) slot.retired!.delete(epoch)
+      this.#release()
+    }
+    return false
+  }
+
+  /**
+   * Per owned partition whose committable offset is beyond the last committed one: that offset (the next
+   * offset to read) and the epoch it belongs to. A pure query; empty when nothing progressed.
+   */
+  committable(): TrackedCommitOffset[] {
+    const out: TrackedCommitOffset[] = []
+    for (const [topic, slots] of this.#topics) {
+      for (let partition = 0; partition < slots.length; partition++) {
+        const p = slots[partition]?.current
+        if (p !== undefined && p.watermark > p.committed) {
+          out.push({ topic, partition, offset: String(p.watermark), epoch: p.epoch })
+        }
+      }
+    }
+    return out
+  }
+
+  /**
+   * The broker acknowledged these commits. Entries of an epoch not owned any more, or not beyond the last
+   * committed offset, are ignored: the committed offset never moves backwards.
+   */
+  committed(offsets: readonly TrackedCommitOffset[]): void {
+    for (const o of offsets) {
+      const n = parseOffset(o.offset, `committed(${o.topic}[${o.partition}] epoch ${o.epoch})`)
+      const p = this.#slot(o.topic, o.partition)?.current
+      if (p !== undefined && p.epoch === o.epoch && n > p.committed) p.committed = n
+    }
+  }
+
+  /**
+   * The partition is no longer owned: its records no longer count toward commits. Its unfinished records
+   * still count in `inFlight` (they are still running) until each is finished, then its state is freed.
+   */
+  revoke(topic: string, partition: number): void {
+    const slot = this.#slot(topic, partition)
+    if (slot !== undefined) this.#retire(slot)
+  }
+
+  /** Every partition is revoked (kafkajs rebalances eagerly). */
+  revokeAll(): void {
+    for (const slots of this.#topics.values()) {
+      for (const slot of slots) if (slot !== undefined) this.#retire(slot)
+    }
+  }
+
+  /** Delivered and not finished, across owned and retired partitions. */
+  get inFlight(): number {
+    return this.#inFlight
+  }
+
+  /** A snapshot per owned partition, for stats and tests. */
+  partitions(): PartitionProgress[] {
+    const now = this.#now()
+    const out: PartitionProgress[] = []
+    for (const [topic, slots] of this.#topics) {
+      for (let partition = 0; partition < slots.length; partition++) {
+        const p = slots[partition]?.current
+        if (p === undefined) continue
+        const oldest = p.oldestDeliveryTime()
+        out.push({
+          topic,
+          partition,
+          epoch: p.epoch,
+          delivered: p.tail,
+          finished: p.tail - p.unfinished,
+          inFlight: p.unfinished,
+          lastDeliveredOffset: p.lastDelivered < 0 ? undefined : String(p.lastDelivered),
+          committable: p.watermark < 0 ? undefined : String(p.watermark),
+          committed: p.committed < 0 ? undefined : String(p.committed),
+          oldestUnfinishedAgeMs: oldest === undefined ? undefined : now - oldest,
+        })
+      }
+    }
+    return out
+  }
+
+  /** The owned partition's current epoch, or undefined: lets the source tell stale records. */
+  epochOf(topic: string, partition: number): number | undefined {
+    return this.#slot(topic, partition)?.current?.epoch
+  }
+
+  #slot(topic: string, partition: number): Slot | undefined {
+    return this.#topics.get(topic)?.[partition]
+  }
+
+  #slotsOf(topic: string): (Slot | undefined)[] {
+    let slots = this.#topics.get(topic)
+    if (slots === undefined) this.#topics.set(topic, (slots = []))
+    return slots
+  }
+
+  #retire(slot: Slot): void {
+    const p = slot.current
+    if (p === undefined) return
+    slot.current = undefined
+    if (p.unfinished > 0) (slot.retired ??= new Map()).set(p.epoch, p)
+  }
+
+  #release(): void {
+    this.#inFlight--
+    this.#onRelease?.(this.#inFlight)
+  }
+}
+
+function checkPartition(topic: unknown, partition: number, where: string): void {
+  if (typeof topic !== 'string') throw new RangeError(`${where}: topic must be a string`)
+  // Kafka partitions are dense from 0 (int32), so an array indexed by partition stays small.
+  if (!Number.isInteger(partition) || partition < 0 || partition > 0x7fffffff) {
+    throw new RangeError(`${where}: partition must be a non-negative int32`)
+  }
+}
