@@ -95,7 +95,7 @@ export class KeyQueues<T, R, K> {
   }
 
   push(item: T): void {
-    if (this.#closed) return
+    if (this.#stopped()) return
     const index = this.#arrivals++
     let key: K
     try {
@@ -151,6 +151,15 @@ export class KeyQueues<T, R, K> {
     this.#readyHead = this.#readyTail = null
   }
 
+  /**
+   * True once we ended, or once the subscriber was closed from downstream (e.g. `take`) while the source is
+   * still emitting synchronously inside `connect`: RxJS only runs our teardown after `connect` returns.
+   */
+  #stopped(): boolean {
+    if (!this.#closed && this.destination.closed) this.dispose()
+    return this.#closed
+  }
+
   #enqueueReady(lane: Lane<T, R, K>): void {
     if (this.#readyTail === null) this.#readyHead = lane
     else this.#readyTail.nextReady = lane
@@ -168,7 +177,7 @@ export class KeyQueues<T, R, K> {
     if (this.#draining) return
     this.#draining = true
     try {
-      while (!this.#closed && this.#readyHead !== null && this.#running < this.concurrency) {
+      while (this.#readyHead !== null && this.#running < this.concurrency && !this.#stopped()) {
         const lane = this.#readyHead
         this.#readyHead = lane.nextReady
         if (this.#readyHead === null) this.#readyTail = null
