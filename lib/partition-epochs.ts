@@ -1,0 +1,93 @@
+/** A partition this member owns now: the epoch it was assigned in and the `seq` of its next record. */
+export interface OwnedPartition {
+  readonly topic: string
+  readonly partition: number
+  readonly epoch: number
+  nextSeq: number
+}
+
+/**
+ * Which partitions this member owns in the current group generation, under which epoch, and the next
+ * delivery `seq` of each: the source's view of ownership (invariant 6).
+ *
+ * Epochs come from one counter that grows at every assignment, so a partition's epoch grows each time it is
+ * assigned again, and a record's `epoch` tells whether it was delivered under the current ownership. kafkajs
+ * rebalances eagerly: every rejoin revokes everything and resets fetch positions to the committed offsets,
+ * so `assign` replaces the whole assignment and restarts every partition's `seq` at 0.
+ *
+ * ```text
+ * assign({ t: [0, 1] })   t[0] epoch 1, t[1] epoch 1
+ * revokeAll()             nothing owned: records of epoch 1 are stale, their offsets never committed
+ * assign({ t: [1] })      t[1] epoch 2
+ * ```
+ *
+ * @example
+ * const epochs = new PartitionEpochs()
+ * epochs.assign({ orders: [0, 1] })
+ * const lane = epochs.lane('orders', 0)   // { epoch: 1, nextSeq: 0 }
+ * epochs.revokeAll()
+ * epochs.epochOf('orders', 0)             // undefined
+ */
+export class PartitionEpochs {
+  #epochs = 0
+  #generation = 0
+  readonly #owned = new Map<string, Map<number, OwnedPartition>>()
+
+  /**
+   * Grows at every ownership change (`assign` or `revokeAll`): a commit computed under one generation is void
+   * in the next.
+   */
+  get generation(): number {
+    return this.#generation
+  }
+
+  /** Replaces the assignment: every listed partition gets a new epoch and `seq` 0; the rest are revoked. */
+  assign(assignment: Readonly<Record<string, readonly number[]>>): void {
+    this.#owned.clear()
+    this.#generation++
+    const epoch = ++this.#epochs
+    for (const topic of Object.keys(assignment)) {
+      const partitions = new Map<number, OwnedPartition>()
+      for (const partition of assignment[topic] ?? []) partitions.set(partition, { topic, partition, epoch, nextSeq: 0 })
+      this.#owned.set(topic, partitions)
+    }
+  }
+
+  /** Nothing is owned any more (a rebalance started, or the consumer stopped). */
+  revokeAll(): void {
+    this.#generation++
+    this.#owned.clear()
+  }
+
+  /** True when at least one partition is owned. */
+  get owning(): boolean {
+    for (const partitions of this.#owned.values()) if (partitions.size > 0) return true
+    return false
+  }
+
+  /** The current epoch of an owned partition, else undefined. */
+  epochOf(topic: string, partition: number): number | undefined {
+    return this.#owned.get(topic)?.get(partition)?.epoch
+  }
+
+  /**
+   * The owned partition a batch belongs to. A partition fetched without a known assignment (a client that
+   * emits no `GROUP_JOIN` for it) is adopted into a fresh epoch, so its records still get a valid origin.
+   */
+  lane(topic: string, partition: number): OwnedPartition {
+    let partitions = this.#owned.get(topic)
+    if (partitions === undefined) this.#owned.set(topic, (partitions = new Map()))
+    let lane = partitions.get(partition)
+    if (lane === undefined) partitions.set(partition, (lane = { topic, partition, epoch: ++this.#epochs, nextSeq: 0 }))
+    return lane
+  }
+
+  /** The owned partitions, grouped by topic, as `pause`/`resume` take them. */
+  assigned(): { topic: string; partitions: number[] }[] {
+    const out: { topic: string; partitions: number[] }[] = []
+    for (const [topic, partitions] of this.#owned) {
+      if (partitions.size > 0) out.push({ topic, partitions: [...partitions.keys()] })
+    }
+    return out
+  }
+}
