@@ -370,7 +370,15 @@ class Session<K, V> {
       // position past it without calling eachBatch, so the commit may move past it too.
       if (p.batchSize !== 0 || this.#closing) return
       const epoch = this.epochs.epochOf(p.topic, p.partition)
-      if (epoch !== undefined) this.tracker.advance(p.topic, p.partition, epoch, nextOffset(p.lastOffset))
+      if (epoch === undefined) return
+      const next = nextOffset(p.lastOffset)
+      if (this.epochs.lane(p.topic, p.partition).nextSeq > 0) this.tracker.advance(p.topic, p.partition, epoch, next)
+      else {
+        // Nothing delivered yet in this epoch, so the tracker has no progress to advance: the fetch started
+        // at the committed offset and passed only control records, so committing past them is safe (and
+        // is what lets a quiet transactional partition reach zero lag after a rebalance). Best effort.
+        this.#sink.commit([{ topic: p.topic, partition: p.partition, offset: next, epoch }]).catch(() => undefined)
+      }
     })
   }
 
