@@ -89,9 +89,11 @@ describe('orderedMerge (marbles)', () => {
 
   it('errors on a seq seen twice, or after it was emitted: records were duplicated upstream', () => {
     const v = delivered(['a', {}], ['b', {}], ['c', {}])
-    scheduler.run(({ cold, expectObservable }) => {
+    scheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
       const twice = 'orderedMerge: seq 2 of lane orders-0 (epoch 0) arrived twice: items were duplicated upstream'
-      expectObservable(cold('c-c-a-|', v).pipe(orderedMerge())).toBe('--#', v, new Error(twice))
+      const source = cold('c-c-a-|', v)
+      expectObservable(source.pipe(orderedMerge())).toBe('--#', v, new Error(twice))
+      expectSubscriptions(source.subscriptions).toBe('^-!') // and the source is let go
       const late = 'orderedMerge: seq 0 of lane orders-0 (epoch 0) arrived after it was emitted: items were duplicated upstream'
       expectObservable(cold('a-a-|', v).pipe(orderedMerge())).toBe('a-#', v, new Error(late))
     })

@@ -6,7 +6,11 @@ import { HOLE, LaneBuffer } from './lane-buffer'
 
 /** Options of {@link orderedMerge}. */
 export interface OrderedMergeOptions<T> {
-  /** Which lane an item belongs to; lanes are ordered independently. Default: topic + partition of originOf(item). */
+  /**
+   * Which lane an item belongs to (compared as Map keys); lanes are ordered independently. A few numbers of
+   * state stay per lane for the life of the subscription, so lanes should be a bounded set, like partitions.
+   * Default: topic + partition of originOf(item).
+   */
   laneOf?: (item: T) => unknown
   /** Dense position of the item within its lane and epoch (0, 1, 2, ...). Default: originOf(item).seq. */
   seqOf?: (item: T) => number
@@ -48,6 +52,13 @@ type OriginCarrier = Processed<RecordOrigin, unknown> | RecordOrigin
  * jobs$.pipe(orderedMerge({ laneOf: job => job.queue, seqOf: job => job.index }))
  */
 export function orderedMerge<T extends OriginCarrier>(options?: OrderedMergeOptions<T>): MonoTypeOperatorFunction<T>
+/**
+ * Orders any stream: `laneOf` and `seqOf` are required for items that carry no {@link RecordOrigin}, and
+ * `epochOf` defaults to 0 (a single generation).
+ *
+ * @example
+ * jobs$.pipe(orderedMerge({ laneOf: job => job.queue, seqOf: job => job.index }))
+ */
 export function orderedMerge<T>(
   options: OrderedMergeOptions<T> & { laneOf: (item: T) => unknown; seqOf: (item: T) => number },
 ): MonoTypeOperatorFunction<T>
