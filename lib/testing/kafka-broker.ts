@@ -9,7 +9,7 @@
  * Needs `java` (17+) on the PATH, and `mvn` the first time a version is used.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
-import { randomBytes } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
 import * as fs from 'node:fs'
 import * as net from 'node:net'
 import * as os from 'node:os'
@@ -164,15 +164,16 @@ export async function startKafka(options: StartKafkaOptions = {}): Promise<Local
     fs.mkdirSync(dataDir, { recursive: true })
     const logConfig = writeLogConfig(dataDir, version)
     const java = [...jvmArgs, '-Djava.awt.headless=true', logConfig, '-cp', path.join(libs, '*')]
+    const cds = classDataSharing(libs, options.detached === true)
     // Ports are only reserved until we release them, so another process may take one before the broker
     // binds it: then the broker dies with a BindException and we try again with new ports.
     for (let attempt = 1; ; attempt++) {
       const [port, controllerPort] = await freePorts(2)
       const config = path.join(dataDir, 'server.properties')
       fs.writeFileSync(config, serverProperties({ version, port, controllerPort, logDirs: path.join(dataDir, 'kraft') }))
-      await format(java, config, clusterIdOf(dataDir), dataDir)
+      await format([...java, ...cds.use], config, clusterIdOf(dataDir), dataDir)
       const logFile = path.join(dataDir, 'broker.log')
-      const child = launch(java, config, logFile, options.detached === true)
+      const child = launch([...java, ...cds.use, ...cds.create], config, logFile, options.detached === true)
       const broker: Running = { child, dataDir, temporary, detached: options.detached === true }
       if (!broker.detached) track(broker)
       const brokers = [`127.0.0.1:${port}`]
@@ -184,6 +185,7 @@ export async function startKafka(options: StartKafkaOptions = {}): Promise<Local
         if (attempt < 3 && /BindException|Address already in use/.test(readTail(logFile))) continue
         throw error
       }
+      cds.checkUsed(logFile)
       say(`Kafka ${version} ready at ${brokers[0]} in ${((Date.now() - started) / 1000).toFixed(1)} s (log: ${logFile})`)
       let stopping: Promise<void> | undefined
       return {
@@ -193,8 +195,9 @@ export async function startKafka(options: StartKafkaOptions = {}): Promise<Local
         logFile,
         pid: child.pid,
         stop: () => (stopping ??= (async () => {
-          await terminate(child)
+          const graceful = await terminate(child)
           untrack(broker)
+          if (graceful) cds.created()
           if (temporary) fs.rmSync(dataDir, { recursive: true, force: true })
         })()),
       }
@@ -354,6 +357,78 @@ function writeFileAtomic(file: string, text: string): void {
   fs.renameSync(temp, file)
 }
 
+/**
+ * Class data sharing: a JVM archive of the classes the broker loads, which roughly halves the time the JVM
+ * takes to start it (measured on 2 busy cores: ~8.5 s -> ~4.5 s from spawn to ready). The first broker of a
+ * version runs with -XX:ArchiveClassesAtExit and leaves the archive when it stops gracefully; later runs
+ * (and the format step) load it. The archive's name holds the JDK's identity and the jar download, and an
+ * archive the JVM refuses (it says so in the log and carries on without) is deleted, to be made again.
+ * `KAFKA_RX_CDS=0` turns this off.
+ */
+function classDataSharing(libs: string, detached: boolean): {
+  use: string[]
+  create: string[]
+  checkUsed(logFile: string): void
+  created(): void
+} {
+  const none = { use: [], create: [], checkUsed: () => {}, created: () => {} }
+  const jdk = jdkIdentity()
+  if (process.env.KAFKA_RX_CDS === '0' || jdk === undefined) return none
+  let download: string
+  try {
+    download = fs.readFileSync(path.join(path.dirname(libs), 'complete.json'), 'utf8')
+  } catch {
+    return none
+  }
+  const dir = path.join(path.dirname(libs), 'cds')
+  const archive = path.join(dir, `${createHash('sha256').update(`${jdk}\0${download}`).digest('hex').slice(0, 16)}.jsa`)
+  if (fs.existsSync(archive)) {
+    return {
+      use: [`-XX:SharedArchiveFile=${archive}`],
+      create: [],
+      checkUsed: logFile => {
+        if (/Unable to use shared archive/.test(readHead(logFile))) fs.rmSync(archive, { force: true })
+      },
+      created: () => {},
+    }
+  }
+  // Made only by a broker this process stops itself (a detached one is stopped by another process).
+  if (detached) return none
+  const partial = `${archive}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`
+  fs.mkdirSync(dir, { recursive: true })
+  return {
+    use: [],
+    create: [`-XX:ArchiveClassesAtExit=${partial}`],
+    checkUsed: () => {},
+    created: () => {
+      try {
+        if (fs.statSync(partial).size > 0) {
+          for (const old of fs.readdirSync(dir)) if (old.endsWith('.jsa')) fs.rmSync(path.join(dir, old), { force: true })
+          fs.renameSync(partial, archive)
+        }
+      } catch {
+        // no archive written: the next run tries again
+      } finally {
+        fs.rmSync(partial, { force: true })
+      }
+    },
+  }
+}
+
+/** The `java` on the PATH, identified by its real path and its module image (which a JDK update changes). */
+function jdkIdentity(): string | undefined {
+  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
+    try {
+      const java = fs.realpathSync(path.join(dir, 'java'))
+      const modules = fs.statSync(path.join(path.dirname(path.dirname(java)), 'lib', 'modules'))
+      return `${java}\0${modules.size}\0${modules.mtimeMs}`
+    } catch {
+      // not here
+    }
+  }
+  return undefined
+}
+
 // ---- processes --------------------------------------------------------------------------------------------
 
 interface Running {
@@ -468,15 +543,23 @@ async function waitUntilReady(child: ChildProcess, logFile: string, brokers: str
   if (exit !== undefined) throw fail(`exited (${exit}) right after starting`)
 }
 
-/** SIGTERM, wait for a graceful shutdown, SIGKILL if it takes too long. */
-async function terminate(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return
+/**
+ * SIGTERM, wait for a graceful shutdown, SIGKILL if it takes too long. Resolves true when the broker shut
+ * down by itself after our SIGTERM (false when it had already exited, or had to be killed).
+ */
+async function terminate(child: ChildProcess): Promise<boolean> {
+  if (child.exitCode !== null || child.signalCode !== null) return false
   const exited = new Promise<void>(resolve => child.once('exit', () => resolve()))
   child.ref() // keep this process alive until the broker is gone
   child.kill('SIGTERM')
-  const timer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS)
+  let killed = false
+  const timer = setTimeout(() => {
+    killed = true
+    child.kill('SIGKILL')
+  }, STOP_GRACE_MS)
   await exited
   clearTimeout(timer)
+  return !killed
 }
 
 function run(command: string, args: string[], echo: boolean): Promise<{ code: number; output: string }> {
@@ -525,6 +608,18 @@ function readTail(file: string, bytes = 64 * 1024): string {
     return buffer.toString('utf8')
   } catch {
     return '(no log)'
+  }
+}
+
+function readHead(file: string, bytes = 16 * 1024): string {
+  try {
+    const fd = fs.openSync(file, 'r')
+    const buffer = Buffer.alloc(bytes)
+    const read = fs.readSync(fd, buffer, 0, bytes, 0)
+    fs.closeSync(fd)
+    return buffer.subarray(0, read).toString('utf8')
+  } catch {
+    return ''
   }
 }
 

@@ -3,7 +3,10 @@
 // admin, a rebalance, transactions with sendOffsets). Run against 3.9.1 and 4.1.1 by
 // scripts/test-kafka-versions.sh: kafkajs 2.2.4 predates Kafka 4, which dropped old protocol versions.
 import { expect } from 'chai'
-import type { Consumer, EachMessagePayload, Kafka } from 'kafkajs'
+import { spawnSync } from 'node:child_process'
+import * as fs from 'node:fs'
+import { Kafka, logLevel, type Consumer, type EachMessagePayload } from 'kafkajs'
+import { startKafka } from '../../lib/testing/kafka-broker'
 import { createTopic, testKafka, uniqueName } from './broker-hooks'
 
 const PARTITIONS = 12
@@ -119,7 +122,46 @@ describe('integration: test broker', () => {
       'committed 2',
     ])
   })
+
+  it('startKafka starts a broker of its own, and stop() ends the process and deletes its data dir', async function () {
+    // CI runs the suite against a broker started by the CLI; this keeps the in-process path tested too.
+    if (spawnSync('java', ['-version']).status !== 0) this.skip()
+    const local = await startKafka()
+    let stopped = false
+    try {
+      expect(local.brokers).to.have.length(1)
+      expect(fs.existsSync(local.dataDir!)).to.equal(true)
+      const admin = new Kafka({ brokers: local.brokers, logLevel: logLevel.NOTHING }).admin()
+      await admin.connect()
+      try {
+        expect(await admin.listTopics()).to.not.include('no-such-topic')
+      } finally {
+        await admin.disconnect()
+      }
+      await local.stop()
+      stopped = true
+      expect(isRunning(local.pid!)).to.equal(false)
+      expect(fs.existsSync(local.dataDir!)).to.equal(false)
+      await local.stop() // idempotent
+    } finally {
+      if (!stopped) await local.stop()
+    }
+  })
 })
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+  } catch {
+    return false
+  }
+  // Reaped by us (the parent) once 'exit' fired, but be tolerant of a zombie on odd systems.
+  try {
+    return !/\) Z /.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'))
+  } catch {
+    return true
+  }
+}
 
 interface Member {
   readonly consumer: Consumer
