@@ -51,8 +51,8 @@ describe('KafkaCommitSink', () => {
     const opArb: fc.Arbitrary<Op> = fc.oneof(
       fc.record({ kind: fc.constant('assign' as const), partitions: fc.subarray([0, 1, 2]) }),
       fc.constant({ kind: 'revokeAll' as const }),
-      fc.record({ kind: fc.constant('commit' as const), partition: fc.nat(2), offset: fc.nat(20), stale: fc.boolean() }),
-      fc.record({ kind: fc.constant('revokeWithCommit' as const), offset: fc.nat(20) }),
+      fc.record({ kind: fc.constant('commit' as const), partition: fc.nat(2), offset: fc.nat(6), stale: fc.boolean() }),
+      fc.record({ kind: fc.constant('revokeWithCommit' as const), offset: fc.nat(6) }),
       fc.constant({ kind: 'fail' as const }),
       fc.constant({ kind: 'tick' as const }),
       fc.constant({ kind: 'tick' as const }),

@@ -1,0 +1,59 @@
+import { expect } from 'chai'
+import fc from 'fast-check'
+import { PartitionEpochs } from '../lib/partition-epochs'
+
+describe('PartitionEpochs', () => {
+  it('gives each assignment new epochs and restarts seq; revokeAll owns nothing', () => {
+    const epochs = new PartitionEpochs()
+    epochs.assign({ t: [0, 1] })
+    const lane = epochs.lane('t', 0)
+    lane.nextSeq = 5
+    expect(epochs.epochOf('t', 1)).to.equal(lane.epoch)
+    expect(epochs.assigned()).to.deep.equal([{ topic: 't', partitions: [0, 1] }])
+    epochs.revokeAll()
+    expect(epochs.owning).to.equal(false)
+    expect(epochs.epochOf('t', 0)).to.equal(undefined)
+    epochs.assign({ t: [0] })
+    expect(epochs.lane('t', 0).nextSeq).to.equal(0)
+    expect(epochs.lane('t', 0).epoch).to.be.greaterThan(lane.epoch)
+  })
+
+  it('adopts a partition fetched without a known assignment into a fresh epoch', () => {
+    const epochs = new PartitionEpochs()
+    const generation = epochs.generation
+    const lane = epochs.lane('u', 3)
+    expect(epochs.epochOf('u', 3)).to.equal(lane.epoch)
+    expect(epochs.generation).to.equal(generation) // adoption is not an ownership change of the group
+  })
+
+  it('never gives a partition an epoch it had before, and changes generation at every ownership change', () => {
+    // Invariant: per partition, successive epochs strictly increase (so a record of an older assignment is
+    // never current again), an unlisted partition has no epoch, and `generation` grows at each change.
+    // Mutation seen to fail it: `assign` reusing the previous epoch number (no ++), and revokeAll not
+    // bumping the generation.
+    fc.assert(
+      fc.property(fc.array(fc.option(fc.subarray([0, 1, 2, 3]), { nil: undefined }), { maxLength: 30 }), (steps) => {
+        const epochs = new PartitionEpochs()
+        const seen = new Map<number, number>()
+        let generation = epochs.generation
+        for (const step of steps) {
+          if (step === undefined) epochs.revokeAll()
+          else epochs.assign({ t: step })
+          expect(epochs.generation).to.be.greaterThan(generation)
+          generation = epochs.generation
+          for (const p of [0, 1, 2, 3]) {
+            const e = epochs.epochOf('t', p)
+            if (step === undefined || !step.includes(p)) {
+              expect(e).to.equal(undefined)
+              continue
+            }
+            expect(e).to.be.a('number')
+            expect(e!).to.be.greaterThan(seen.get(p) ?? -Infinity)
+            seen.set(p, e!)
+          }
+        }
+      }),
+      { numRuns: 500 },
+    )
+  })
+})
