@@ -24,3 +24,24 @@
 // Plain data shared by every stage.
 export type { RecordOrigin, KafkaRecord, CommitOffset, TrackedCommitOffset } from './lib/record'
 export type { Processed } from './operators/processed'
+
+// Pure operators (no Kafka): work on any stream, testable in virtual time.
+export { groupByKeyConcat } from './operators/group-by-key-concat'
+export type { GroupByKeyConcatOptions } from './operators/group-by-key-concat'
+export { orderedMerge } from './operators/ordered-merge'
+export type { OrderedMergeOptions } from './operators/ordered-merge'
+export { commitOffsets } from './operators/commit-offsets'
+export type { Commit, CommitOffsetsOptions, CommitTarget } from './operators/commit-offsets'
+export { trackDelivery } from './operators/track-delivery'
+export { originOf } from './operators/origin-of'
+
+// The Kafka side.
+export { OffsetTracker } from './lib/offset-tracker'
+export type { OffsetTrackerOptions, PartitionProgress } from './lib/offset-tracker'
+export { fromKafka } from './lib/kafka-source'
+export type { FromKafkaOptions, KafkaSource, SourceRecord } from './lib/kafka-source'
+export type { KafkaConsumerLike } from './lib/kafka-client'
+export { recordKey } from './lib/record-key'
+export type { RecordKey } from './lib/record-key'
+export { bufferDecoder, stringDecoder, jsonDecoder, isDecodeFailure } from './lib/decoders'
+export type { Decoder, DecodeContext, DecodeError, DecodeFailure } from './lib/decoders'

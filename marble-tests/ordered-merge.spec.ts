@@ -1,5 +1,5 @@
-import { expect } from 'chai'
 import { TestScheduler } from 'rxjs/testing'
+import { marbleScheduler } from './marble-scheduler'
 import { orderedMerge } from '../operators/ordered-merge'
 import type { Processed } from '../operators/processed'
 import type { RecordOrigin } from '../lib/record'
@@ -16,8 +16,7 @@ function delivered<L extends string>(...specs: [L, RecordSpec][]): Record<L, Tes
 describe('orderedMerge (marbles)', () => {
   let scheduler: TestScheduler
   beforeEach(() => {
-    // chai compares errors by name and message, which is what these tests pin down.
-    scheduler = new TestScheduler((actual, expected) => expect(actual).to.deep.equal(expected))
+    scheduler = marbleScheduler()
   })
 
   it('passes items already in order straight through', () => {
