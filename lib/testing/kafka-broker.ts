@@ -182,6 +182,7 @@ export async function startKafka(options: StartKafkaOptions = {}): Promise<Local
       } catch (error) {
         await terminate(child)
         untrack(broker)
+        cds.finish(false)
         if (attempt < 3 && /BindException|Address already in use/.test(readTail(logFile))) continue
         throw error
       }
@@ -197,7 +198,7 @@ export async function startKafka(options: StartKafkaOptions = {}): Promise<Local
         stop: () => (stopping ??= (async () => {
           const graceful = await terminate(child)
           untrack(broker)
-          if (graceful) cds.created()
+          cds.finish(graceful)
           if (temporary) fs.rmSync(dataDir, { recursive: true, force: true })
         })()),
       }
@@ -366,12 +367,15 @@ function writeFileAtomic(file: string, text: string): void {
  * `KAFKA_RX_CDS=0` turns this off.
  */
 function classDataSharing(libs: string, detached: boolean): {
+  /** JVM flags that load the archive. */
   use: string[]
+  /** JVM flags that write one when the broker exits. */
   create: string[]
   checkUsed(logFile: string): void
-  created(): void
+  /** After the broker exited: keep the archive it wrote if it shut down gracefully, else drop it. */
+  finish(graceful: boolean): void
 } {
-  const none = { use: [], create: [], checkUsed: () => {}, created: () => {} }
+  const none = { use: [], create: [], checkUsed: () => {}, finish: () => {} }
   const jdk = jdkIdentity()
   if (process.env.KAFKA_RX_CDS === '0' || jdk === undefined) return none
   let download: string
@@ -389,7 +393,7 @@ function classDataSharing(libs: string, detached: boolean): {
       checkUsed: logFile => {
         if (/Unable to use shared archive/.test(readHead(logFile))) fs.rmSync(archive, { force: true })
       },
-      created: () => {},
+      finish: () => {},
     }
   }
   // Made only by a broker this process stops itself (a detached one is stopped by another process).
@@ -400,10 +404,16 @@ function classDataSharing(libs: string, detached: boolean): {
     use: [],
     create: [`-XX:ArchiveClassesAtExit=${partial}`],
     checkUsed: () => {},
-    created: () => {
+    finish: graceful => {
       try {
-        if (fs.statSync(partial).size > 0) {
-          for (const old of fs.readdirSync(dir)) if (old.endsWith('.jsa')) fs.rmSync(path.join(dir, old), { force: true })
+        if (graceful && fs.statSync(partial).size > 0) {
+          // Archives of an older JDK or download, and leftovers of brokers killed while writing one.
+          const hourAgo = Date.now() - 3_600_000
+          for (const name of fs.readdirSync(dir)) {
+            const file = path.join(dir, name)
+            const stale = name.endsWith('.tmp') && (fs.statSync(file, { throwIfNoEntry: false })?.mtimeMs ?? 0) < hourAgo
+            if (name.endsWith('.jsa') || stale) fs.rmSync(file, { force: true })
+          }
           fs.renameSync(partial, archive)
         }
       } catch {
@@ -499,7 +509,7 @@ async function format(java: string[], config: string, clusterId: string, dataDir
 async function waitUntilReady(child: ChildProcess, logFile: string, brokers: string[], timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs
   const fail = (why: string): Error =>
-    new Error(`Kafka broker ${why}. Last lines of ${logFile}:\n${tail(readTail(logFile), 40)}`)
+    new Error(`Kafka broker ${why}. Last lines of ${logFile}:\n${tail(readTail(logFile), 40) || '(empty)'}`)
   let exit: string | undefined = child.exitCode !== null || child.signalCode !== null ? 'already' : undefined
   child.once('exit', (code, signal) => (exit = signal ? `signal ${signal}` : `code ${code}`))
   child.once('error', error => (exit = `spawn error: ${error.message}`))
@@ -567,8 +577,10 @@ function run(command: string, args: string[], echo: boolean): Promise<{ code: nu
     const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] })
     let output = ''
     const collect = (chunk: Buffer): void => {
-      output += chunk.toString('utf8')
-      if (echo) process.stderr.write(chunk)
+      // Maven 3.8 prints colour resets even in batch mode.
+      const text = chunk.toString('utf8').replace(/\x1b\[[0-9;]*m/g, '')
+      output += text
+      if (echo) process.stderr.write(text)
     }
     child.stdout!.on('data', collect)
     child.stderr!.on('data', collect)
