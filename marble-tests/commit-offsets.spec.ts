@@ -34,7 +34,9 @@ describe('commitOffsets (marbles)', () => {
   let sent: { time: number; offsets: TrackedCommitOffset[] }[]
 
   beforeEach(() => {
-    scheduler = new TestScheduler((actual, expected) => expect(actual).to.deep.equal(expected))
+    scheduler = new TestScheduler((actual, expected) => {
+      expect(actual).to.deep.equal(expected)
+    })
     tracker = new OffsetTracker({ now: () => scheduler.now() })
     sent = []
   })

@@ -73,7 +73,7 @@ function play(s: Scenario): Trace {
   })
   // Delivered up front (as a fetch would), in order; the advances follow each partition's last record.
   from(records).pipe(trackDelivery(tracker)).subscribe()
-  s.partitions.forEach((p, partition) => tracker.advance('t', partition, 0, String(end.get(partition))))
+  s.partitions.forEach((_, partition) => tracker.advance('t', partition, 0, String(end.get(partition))))
 
   const finished = new Set<RecordOrigin>()
   const prefix = (): Map<number, number> => {
