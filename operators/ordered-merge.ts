@@ -25,6 +25,16 @@ export interface OrderedMergeOptions<T> {
 type OriginCarrier = Processed<RecordOrigin, unknown> | RecordOrigin
 
 /**
+ * Orders any stream: `laneOf` and `seqOf` are required for items that carry no {@link RecordOrigin}, and
+ * `epochOf` defaults to 0 (a single generation).
+ *
+ * @example
+ * jobs$.pipe(orderedMerge({ laneOf: job => job.queue, seqOf: job => job.index }))
+ */
+export function orderedMerge<T>(
+  options: OrderedMergeOptions<T> & { laneOf: (item: T) => unknown; seqOf: (item: T) => number },
+): MonoTypeOperatorFunction<T>
+/**
  * Puts items back in delivery order per lane (by default a Kafka topic-partition) after a stage that completes
  * them out of order, such as `groupByKeyConcat`. Each lane emits as soon as its next item in order is
  * present, so a slow lane never holds back another.
@@ -52,16 +62,6 @@ type OriginCarrier = Processed<RecordOrigin, unknown> | RecordOrigin
  * jobs$.pipe(orderedMerge({ laneOf: job => job.queue, seqOf: job => job.index }))
  */
 export function orderedMerge<T extends OriginCarrier>(options?: OrderedMergeOptions<T>): MonoTypeOperatorFunction<T>
-/**
- * Orders any stream: `laneOf` and `seqOf` are required for items that carry no {@link RecordOrigin}, and
- * `epochOf` defaults to 0 (a single generation).
- *
- * @example
- * jobs$.pipe(orderedMerge({ laneOf: job => job.queue, seqOf: job => job.index }))
- */
-export function orderedMerge<T>(
-  options: OrderedMergeOptions<T> & { laneOf: (item: T) => unknown; seqOf: (item: T) => number },
-): MonoTypeOperatorFunction<T>
 export function orderedMerge<T>(options: OrderedMergeOptions<T> = {}): MonoTypeOperatorFunction<T> {
   const { laneOf, seqOf, epochOf } = options
   const seqOfItem = seqOf ?? ((item: T) => originOf(item as OriginCarrier).seq)
