@@ -1,0 +1,187 @@
+/**
+ * The demo's own bookkeeping of what the pipeline did to each order, so that the summary checks itself
+ * instead of trusting the library under test.
+ */
+import type { Order } from './demo-workload'
+
+interface CustomerState {
+  /** Largest orderId whose work started: a smaller one starting later broke the customer's order. */
+  lastStarted: number
+  /** Work of this customer running now: one starting while another runs overlaps it (also a violation). */
+  running: number
+  /** Records of this customer between arrival and their Processed envelope: > 0 means the key is active. */
+  pending: number
+}
+
+/**
+ * Counts, per order (by `orderId`, 0..records-1): how often its work started and completed, and whether
+ * its charge reached the output topic. Checks per-customer order when work starts (production order is
+ * ascending `orderId` within a customer) and partition order of the output when the broker acknowledges it.
+ * O(1) per call; memory is a few bytes per order plus one small object per customer.
+ *
+ * @example
+ * const ledger = new DemoLedger(200_000)
+ * ledger.started(order); ledger.completed(order); ledger.forwarded(order, 3, '117')
+ * ledger.lost // 199_999
+ */
+export class DemoLedger {
+  readonly #records: number
+  // One flag per order: started, completed, forwarded at least once.
+  readonly #starts: Uint8Array
+  readonly #completed: Uint8Array
+  readonly #forwarded: Uint8Array
+  readonly #customers = new Map<string, CustomerState>()
+  readonly #lastForwardedOffset: number[] = []
+  #distinctCompleted = 0
+  #distinctForwarded = 0
+  #duplicateRuns = 0
+  #keyOrderViolations = 0
+  #partitionOrderViolations = 0
+  #foreign = 0
+  #undecodable = 0
+  #running = 0
+  #maxRunning = 0
+  #activeKeys = 0
+  // Records that passed each stage, for the in-flight breakdown (running, queued, reordering, forwarding).
+  #arrivedCount = 0
+  #settledCount = 0
+  #sendingCount = 0
+  #ackedCount = 0
+
+  constructor(records: number) {
+    this.#records = records
+    this.#starts = new Uint8Array(records)
+    this.#completed = new Uint8Array(records)
+    this.#forwarded = new Uint8Array(records)
+  }
+
+  /** A record of `customer` entered the per-key stage. */
+  arrived(customer: string): void {
+    const c = this.#customer(customer)
+    if (c.pending++ === 0) this.#activeKeys++
+    this.#arrivedCount++
+  }
+
+  /** The per-key stage emitted the Processed envelope of a record of `customer`. */
+  settled(customer: string): void {
+    const c = this.#customer(customer)
+    if (--c.pending === 0) this.#activeKeys--
+    this.#settledCount++
+  }
+
+  /** `n` records reached the forward step (their partition order restored). */
+  sending(n: number): void {
+    this.#sendingCount += n
+  }
+
+  /** `n` records left the forward step (their output acknowledged, or nothing to send). */
+  acked(n: number): void {
+    this.#ackedCount += n
+  }
+
+  /** Work on `order` starts: checks it against the customer's earlier orders. */
+  started(order: Order): void {
+    const c = this.#customer(order.customer)
+    const id = order.orderId
+    // A redelivered order (at-least-once) is a duplicate, not a new position in the customer's order.
+    const again = this.#known(id) && this.#starts[id]! > 0
+    if (!this.#known(id)) this.#foreign++
+    else if (again) this.#duplicateRuns++
+    if (c.running > 0 || (!again && id < c.lastStarted)) this.#keyOrderViolations++
+    if (this.#known(id)) this.#starts[id] = 1
+    if (id > c.lastStarted) c.lastStarted = id
+    c.running++
+    if (++this.#running > this.#maxRunning) this.#maxRunning = this.#running
+  }
+
+  /** Work on `order` completed. */
+  completed(order: Order): void {
+    this.#customer(order.customer).running--
+    this.#running--
+    const id = order.orderId
+    if (this.#known(id) && this.#completed[id] === 0) {
+      this.#completed[id] = 1
+      this.#distinctCompleted++
+    }
+  }
+
+  /** The broker acknowledged the charge of `order`, written to `partition` of the output topic. */
+  forwarded(order: Order, partition: number, inputOffset: string): void {
+    const offset = Number(inputOffset)
+    const last = this.#lastForwardedOffset[partition]
+    if (last !== undefined && offset <= last) this.#partitionOrderViolations++
+    else this.#lastForwardedOffset[partition] = offset
+    const id = order.orderId
+    if (this.#known(id) && this.#forwarded[id] === 0) {
+      this.#forwarded[id] = 1
+      this.#distinctForwarded++
+    }
+  }
+
+  /** A record that did not decode as an order (never expected here). */
+  undecodable(): void {
+    this.#undecodable++
+  }
+
+  /** Orders whose work completed at least once. */
+  get processed(): number {
+    return this.#distinctCompleted
+  }
+  /** Orders whose charge reached the output topic at least once. */
+  get forwardedCount(): number {
+    return this.#distinctForwarded
+  }
+  /** Produced orders never processed and forwarded. */
+  get lost(): number {
+    return this.#records - this.#distinctForwarded
+  }
+  /** Work runs beyond the first of an order (a redelivery). */
+  get duplicates(): number {
+    return this.#duplicateRuns
+  }
+  /** Orders whose work started before an earlier order of the same customer, or while one was running. */
+  get keyOrderViolations(): number {
+    return this.#keyOrderViolations
+  }
+  /** Output acknowledged out of input offset order within a partition. */
+  get partitionOrderViolations(): number {
+    return this.#partitionOrderViolations
+  }
+  /** Records with an orderId outside the produced range, or that did not decode. */
+  get unexpected(): number {
+    return this.#foreign + this.#undecodable
+  }
+  /** Work running now, and the most ever running at once. */
+  get running(): number {
+    return this.#running
+  }
+  get maxRunning(): number {
+    return this.#maxRunning
+  }
+  /**
+   * Where the records between the source and the commit are: queued behind an earlier record of their
+   * customer, waiting for an earlier record of their partition (`orderedMerge`), or being forwarded.
+   */
+  get stages(): { queued: number; reordering: number; forwarding: number } {
+    return {
+      queued: this.#arrivedCount - this.#settledCount - this.#running,
+      reordering: this.#settledCount - this.#sendingCount,
+      forwarding: this.#sendingCount - this.#ackedCount,
+    }
+  }
+
+  /** Customers with records queued or running in the per-key stage. */
+  get activeKeys(): number {
+    return this.#activeKeys
+  }
+
+  #known(id: number): boolean {
+    return Number.isSafeInteger(id) && id >= 0 && id < this.#records
+  }
+
+  #customer(name: string): CustomerState {
+    let c = this.#customers.get(name)
+    if (c === undefined) this.#customers.set(name, (c = { lastStarted: -1, running: 0, pending: 0 }))
+    return c
+  }
+}

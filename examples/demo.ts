@@ -1,0 +1,523 @@
+/**
+ * The kafka-rx demo, the first thing to run: `npm run demo` (flags: `npm run demo -- --help`).
+ *
+ * 1. Starts a local Kafka broker (unless `KAFKA_BROKERS` names one) and creates `orders-<run>` (12 partitions)
+ *    and `charges-<run>`.
+ * 2. Produces 200,000 orders over 5,000 customers, a few of them very hot (Zipf).
+ * 3. Charges them with a kafka-rx pipeline, shown live:
+ *
+ *    fromKafka ─▶ groupByKeyConcat(customer, charge, 512 at once) ─▶ orderedMerge ─▶ forward ─▶ commitOffsets
+ *                 one customer at a time,                            partition      to charges,  gap-safe,
+ *                 many customers concurrently                        order again    acks -1      every second
+ *
+ * 4. Stops once every produced record is committed, and checks the outcome from its own bookkeeping
+ *    (`DemoLedger`) and from the broker: nothing lost, per-customer order kept, zero lag. The last line says
+ *    so; the exit code is 0 only when it holds. Ctrl-C stops gracefully (final commit, disconnect, broker).
+ */
+import { randomBytes } from 'node:crypto'
+import { CompressionTypes, Kafka, Partitioners, logLevel, type Admin, type LogEntry, type Producer } from 'kafkajs'
+import { bufferTime, concatMap, filter, from, mergeMap, tap, type MonoTypeOperatorFunction, type ObservableInput } from 'rxjs'
+import { isDecodeFailure, jsonDecoder, stringDecoder } from '../lib/decoders'
+import { fromKafka, type KafkaSource, type SourceRecord } from '../lib/kafka-source'
+import { recordKey } from '../lib/record-key'
+import { ensureKafka, type LocalKafka } from '../lib/testing/kafka-broker'
+import { commitOffsets } from '../operators/commit-offsets'
+import { groupByKeyConcat } from '../operators/group-by-key-concat'
+import { orderedMerge } from '../operators/ordered-merge'
+import type { Processed } from '../operators/processed'
+import { parseDemoArgs, type DemoOptions } from './demo-args'
+import { LiveStatus, Rate, bar, count, duration, table } from './demo-display'
+import { DemoLedger } from './demo-ledger'
+import { produceWorkload, type Order, type ProducedWorkload } from './demo-workload'
+
+/** What the pipeline writes to the output topic for each order. */
+interface Charge {
+  readonly orderId: number
+  readonly customer: string
+  readonly amount: number
+  readonly status: 'charged'
+}
+
+type OrderRecord = SourceRecord<string | null, Order | null>
+type Charged = Processed<OrderRecord, Charge>
+
+const COMMIT_INTERVAL_MS = 1_000
+// The forward step sends what accumulated for up to 5 ms (at most 2,000 records) per request.
+const FORWARD_LINGER_MS = 5
+const FORWARD_MAX_BATCH = 2_000
+/** No commit for this long while records are left: report a stall instead of hanging. */
+const STALL_MS = 60_000
+const TABLE_ROWS = 12
+
+const out = process.stdout
+const say = (line = ''): void => void out.write(line + '\n')
+
+async function main(): Promise<number> {
+  const parsed = parseDemoArgs(process.argv.slice(2))
+  if (parsed.kind === 'help') {
+    out.write(parsed.text)
+    return 0
+  }
+  if (parsed.kind === 'error') {
+    process.stderr.write(parsed.text)
+    return 2
+  }
+  const options = parsed.options
+  const startedAt = Date.now()
+  const interrupt = new Interrupt(() => say('\nStopping: final commit, disconnect, stop the broker. (Ctrl-C again to quit at once.)'))
+  const run = randomBytes(3).toString('hex')
+  const input = `orders-${run}`
+  const output = `charges-${run}`
+
+  let broker: LocalKafka | undefined
+  let admin: Admin | undefined
+  let producer: Producer | undefined
+  const kafkaLogs = new KafkaLogs()
+  try {
+    const external = (process.env.KAFKA_BROKERS ?? '').trim() !== ''
+    say(external
+      ? `Using the Kafka broker at ${process.env.KAFKA_BROKERS} (KAFKA_BROKERS).`
+      : 'Starting a local Kafka broker (the first run fetches its jars from Maven Central, ~45 MB)...')
+    const brokerStart = Date.now()
+    // detached: the broker gets its own process group, so a Ctrl-C in the terminal reaches only this process,
+    // which then shuts the pipeline down first and stops the broker last. killOnExit covers a crash.
+    broker = await ensureKafka({ detached: true })
+    killOnExit(broker)
+    if (!external) say(`Kafka ${broker.version} ready at ${broker.brokers.join(',')} in ${duration(Date.now() - brokerStart)}.`)
+    if (interrupt.requested) return interrupt.exitCode
+
+    const kafka = new Kafka({
+      clientId: `kafka-rx-demo-${run}`,
+      brokers: broker.brokers,
+      logLevel: logLevel.ERROR,
+      logCreator: kafkaLogs.creator,
+    })
+    admin = kafka.admin()
+    await admin.connect()
+    await admin.createTopics({
+      waitForLeaders: true,
+      topics: [input, output].map(topic => ({ topic, numPartitions: options.partitions })),
+    })
+    say(`Created ${input} and ${output}, ${options.partitions} partitions each.`)
+
+    producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: false })
+    await producer.connect()
+    const workload = await produce(producer, input, options, interrupt)
+    const ends = await endOffsets(admin, input, options.partitions)
+
+    const ledger = new DemoLedger(workload.records)
+    const groupId = `kafka-rx-demo-${run}`
+    const consumer = kafka.consumer({
+      groupId,
+      // kafkajs fetches up to 1 MB per partition: ~10,000 of these small records, so one partition's batch
+      // could take the whole in-flight budget and the others would wait (few keys to run concurrently, and
+      // each partition's hot customer in turn on the critical path). Fetch a fair share of the budget per
+      // partition instead, so every partition, and its hot customers, is in flight at once.
+      maxBytesPerPartition: fetchBytesPerPartition(options),
+      // All partitions paused (budget used) makes kafkajs sleep this long before it looks again: short, so
+      // fetching resumes soon after the budget frees up.
+      maxWaitTimeInMs: 100,
+    })
+    const source = fromKafka(consumer, {
+      topics: [input],
+      fromBeginning: true,
+      maxInFlight: options.maxInFlight,
+      keyDecoder: stringDecoder,
+      valueDecoder: jsonDecoder<Order>(),
+    })
+    const result = await runPipeline(source, producer, ledger, { input, output, ends, options, workload, interrupt })
+
+    const finalLag = await lagOf(admin, groupId, input)
+    const outputRecords = sum(await endOffsets(admin, output, options.partitions))
+    await producer.disconnect()
+    await admin.disconnect()
+    producer = admin = undefined
+    const ok = ledger.lost === 0 && ledger.keyOrderViolations === 0 && ledger.partitionOrderViolations === 0 &&
+      finalLag === 0 && result.error === undefined
+    printSummary({ ledger, workload, options, result, finalLag, outputRecords, output, kafkaLogs, wallMs: Date.now() - startedAt })
+    await stopBroker(broker)
+    say(`demo: ${ledger.processed} records, lost ${ledger.lost}, key-order violations ${ledger.keyOrderViolations}, final lag ${finalLag}`)
+    if (interrupt.requested) return interrupt.exitCode
+    return ok ? 0 : 1
+  } catch (error) {
+    process.stderr.write(`\ndemo: failed: ${(error as Error)?.stack ?? String(error)}\n`)
+    for (const line of kafkaLogs.last) process.stderr.write(`  kafkajs: ${line}\n`)
+    return interrupt.requested ? interrupt.exitCode : 1
+  } finally {
+    await producer?.disconnect().catch(() => undefined)
+    await admin?.disconnect().catch(() => undefined)
+    if (broker !== undefined) await stopBroker(broker)
+    interrupt.dispose()
+  }
+}
+
+// ---- phases -----------------------------------------------------------------------------------------------
+
+async function produce(producer: Producer, topic: string, options: DemoOptions, interrupt: Interrupt): Promise<ProducedWorkload> {
+  const started = Date.now()
+  let acked = 0
+  const status = new LiveStatus(out, () => {
+    const f = acked / options.records
+    return {
+      lines: [`Producing   ${bar(f, 40)} ${(100 * f).toFixed(1).padStart(5)}%  ${count(acked)} / ${count(options.records)} orders`],
+      compact: `producing: ${count(acked)} / ${count(options.records)} orders acknowledged`,
+    }
+  })
+  status.start()
+  const workload = await produceWorkload(producer, {
+    topic,
+    records: options.records,
+    keys: options.keys,
+    partitions: options.partitions,
+    skew: options.skew,
+    onProgress: n => (acked = n),
+    aborted: () => interrupt.requested,
+  })
+  status.stop()
+  const ms = Date.now() - started
+  const { customer, share } = workload.hottest
+  say(`Produced ${count(workload.records)} orders over ${count(options.keys)} customers in ${duration(ms)} ` +
+    `(${count((workload.records * 1000) / Math.max(1, ms))}/s, acks -1); the hottest customer, ${customer}, ` +
+    `placed ${(100 * share).toFixed(1)}% of them.`)
+  return workload
+}
+
+interface PipelineContext {
+  readonly input: string
+  readonly output: string
+  /** End offset (high watermark) of each input partition: done when all are committed. */
+  readonly ends: readonly number[]
+  readonly options: DemoOptions
+  readonly workload: ProducedWorkload
+  readonly interrupt: Interrupt
+}
+
+interface PipelineResult {
+  readonly ms: number
+  readonly commits: number
+  readonly peakInFlight: number
+  readonly outcome: 'done' | 'interrupted' | 'stalled' | 'error'
+  readonly error?: unknown
+}
+
+/** Runs the pipeline until every record is committed (or Ctrl-C, an error, a stall), then shuts it down. */
+async function runPipeline(
+  source: KafkaSource<string | null, Order | null>,
+  producer: Producer,
+  ledger: DemoLedger,
+  context: PipelineContext,
+): Promise<PipelineResult> {
+  const { input, output, ends, options, interrupt } = context
+  const started = Date.now()
+  const committed = new Array<number>(options.partitions).fill(0)
+  const allCommitted = (): boolean => ends.every((end, p) => committed[p]! >= end)
+  let commits = 0
+  let peakInFlight = 0
+  let lastProgress = started
+
+  // One charge per order, or none (a drop) for a record that is not an order.
+  const charge = (record: OrderRecord): ObservableInput<Charge> => {
+    if (isDecodeFailure(record) || record.value === null) {
+      ledger.undecodable()
+      return []
+    }
+    const order = record.value
+    ledger.started(order)
+    // Stands for a call to a payment service: random latency, mean `workMs`.
+    return sleep(options.workMs * 2 * Math.random()).then((): Charge => {
+      ledger.completed(order)
+      return { orderId: order.orderId, customer: order.customer, amount: order.amount, status: 'charged' }
+    })
+  }
+
+  const pipeline = source.pipe(
+    tap(record => {
+      ledger.arrived(customerOf(record))
+      peakInFlight = Math.max(peakInFlight, source.tracker.inFlight)
+    }),
+    groupByKeyConcat(recordKey, charge, { concurrency: options.concurrency, skip: record => source.isStale(record) }),
+    tap(processed => ledger.settled(customerOf(processed.item))),
+    orderedMerge(),
+    forwardInOrder(producer, output, ledger),
+    commitOffsets(source, { interval: COMMIT_INTERVAL_MS }),
+  )
+
+  const rate = new Rate()
+  rate.sample(started, 0)
+  const status = new LiveStatus(out, () => renderPipeline({ ...context, source, ledger, committed, commits, rate, started }))
+  say(`Consuming ${input} with kafka-rx (Ctrl-C stops gracefully)...`)
+  status.start()
+
+  type Outcome = { kind: PipelineResult['outcome']; error?: unknown }
+  let finish!: (outcome: Outcome) => void
+  const finished = new Promise<Outcome>(resolve => (finish = resolve))
+  const subscription = pipeline.subscribe({
+    next: commit => {
+      commits++
+      lastProgress = Date.now()
+      for (const o of commit.offsets) {
+        if (o.topic === input) committed[o.partition] = Math.max(committed[o.partition]!, Number(o.offset))
+      }
+      if (allCommitted()) finish({ kind: 'done' })
+    },
+    error: error => finish({ kind: 'error', error }),
+    complete: () => finish({ kind: 'error', error: new Error('the pipeline completed before every record was committed') }),
+  })
+  if (allCommitted()) finish({ kind: 'done' }) // nothing was produced (Ctrl-C while producing)
+  interrupt.onRequest(() => finish({ kind: 'interrupted' }))
+  const watchdog = setInterval(() => {
+    if (Date.now() - lastProgress > STALL_MS) finish({ kind: 'stalled' })
+  }, 1_000)
+
+  const outcome = await finished
+  clearInterval(watchdog)
+  status.stop({ final: true })
+  const ms = Date.now() - started
+  // Unsubscribing stops delivery; the source then commits what finished, stops and disconnects the consumer.
+  subscription.unsubscribe()
+  let error = outcome.error
+  try {
+    await source.closed()
+  } catch (shutdownError) {
+    error ??= shutdownError
+  }
+  if (outcome.kind === 'stalled') error ??= new Error(`no commit for ${STALL_MS / 1000} s with records left`)
+  return { ms, commits, peakInFlight, outcome: outcome.kind, error }
+}
+
+/**
+ * The forward step: sends the charges to the output topic, to the input record's partition, in the order
+ * they come (partition order, after `orderedMerge`), one request at a time (acks -1), and emits each
+ * envelope only after the broker acknowledged its charges, so that a record is committed only once its
+ * output is durable.
+ */
+function forwardInOrder(producer: Producer, topic: string, ledger: DemoLedger): MonoTypeOperatorFunction<Charged> {
+  return source => source.pipe(
+    tap(() => ledger.sending(1)),
+    bufferTime(FORWARD_LINGER_MS, null, FORWARD_MAX_BATCH),
+    filter(batch => batch.length > 0),
+    concatMap(async batch => {
+      const messages = batch.flatMap(({ item, results }) =>
+        results.map(charge => ({ key: charge.customer, value: JSON.stringify(charge), partition: item.partition })),
+      )
+      if (messages.length > 0) {
+        await producer.sendBatch({ topicMessages: [{ topic, messages }], acks: -1, compression: CompressionTypes.None })
+      }
+      for (const { item, results } of batch) {
+        if (results.length > 0 && item.value !== null && !isDecodeFailure(item)) ledger.forwarded(item.value, item.partition, item.offset)
+      }
+      ledger.acked(batch.length)
+      return batch
+    }),
+    mergeMap(batch => from(batch)),
+  )
+}
+
+// ---- display ----------------------------------------------------------------------------------------------
+
+function renderPipeline(view: PipelineContext & {
+  source: KafkaSource<string | null, Order | null>
+  ledger: DemoLedger
+  committed: readonly number[]
+  commits: number
+  rate: Rate
+  started: number
+}): { lines: string[]; compact: string } {
+  const { options, ends, committed, ledger, source, rate } = view
+  const now = Date.now()
+  rate.sample(now, ledger.processed)
+  const total = sum(ends)
+  const done = ends.reduce((acc, end, p) => acc + Math.min(end, committed[p]!), 0)
+  const f = total === 0 ? 1 : done / total
+  const tracker = source.tracker
+  const progress = new Map(tracker.partitions().filter(p => p.topic === view.input).map(p => [p.partition, p]))
+  const lag = ends.map((end, p) => Math.max(0, end - committed[p]!))
+  const elapsed = duration(now - view.started)
+
+  // The partitions lagging most (all of them when there are few), shown in partition order.
+  const shown = ends.map((_, p) => p).sort((a, b) => lag[b]! - lag[a]! || a - b).slice(0, TABLE_ROWS).sort((a, b) => a - b)
+  const rows = shown.map(p => {
+    const pp = progress.get(p)
+    const age = pp?.oldestUnfinishedAgeMs
+    return [
+      String(p), count(committed[p]!), count(lag[p]!), count(pp?.inFlight ?? 0),
+      age === undefined ? '-' : duration(age), bar(ends[p]! === 0 ? 1 : committed[p]! / ends[p]!, 16),
+    ]
+  })
+  const { queued, reordering, forwarding } = ledger.stages
+  const stats = `processed ${count(ledger.processed)} · ${count(rate.perSecond)} rec/s · active keys ${count(ledger.activeKeys)} · commits ${count(view.commits)}`
+  const inFlight = `in flight ${count(tracker.inFlight)} / ${count(options.maxInFlight)}: running ${count(ledger.running)} / ${count(options.concurrency)}` +
+    ` · queued behind their key ${count(queued)} · waiting for partition order ${count(reordering)} · forwarding ${count(forwarding)}`
+  const worst = lag.reduce((w, l, p) => (l > lag[w]! ? p : w), 0)
+  return {
+    lines: [
+      `kafka-rx demo · ${view.input} → ${view.output} · ${options.partitions} partitions · ${count(options.keys)} customers · work ~${options.workMs} ms`,
+      `${bar(f, 40)} ${(100 * f).toFixed(1).padStart(5)}%  ${count(done)} / ${count(total)} committed · ${elapsed}`,
+      stats,
+      inFlight,
+      '',
+      ...table(['partition', 'committed', 'lag', 'in flight', 'oldest', 'progress'.padEnd(18)], rows),
+      ...(ends.length > shown.length ? [`(${ends.length - shown.length} more partitions, lagging less)`] : []),
+    ],
+    compact: `[${elapsed}] committed ${count(done)} / ${count(total)} (${(100 * f).toFixed(1)}%) · processed ${count(ledger.processed)}` +
+      ` · ${count(rate.perSecond)} rec/s · in flight ${count(tracker.inFlight)} (running ${count(ledger.running)}, queued ${count(queued)},` +
+      ` reordering ${count(reordering)}, forwarding ${count(forwarding)}) · active keys ${count(ledger.activeKeys)} · max lag ${count(lag[worst] ?? 0)} (p${worst})`,
+  }
+}
+
+function printSummary(s: {
+  ledger: DemoLedger
+  workload: ProducedWorkload
+  options: DemoOptions
+  result: PipelineResult
+  finalLag: number
+  outputRecords: number
+  output: string
+  kafkaLogs: KafkaLogs
+  wallMs: number
+}): void {
+  const { ledger, workload, options, result } = s
+  const mark = (good: boolean): string => (good ? '✓' : '✗')
+  const row = (check: string, label: string, value: string, note: string): string =>
+    `  ${check} ${label.padEnd(26)}${value.padStart(9)}  ${note}`
+  say()
+  say(`Summary: ${result.outcome}, pipeline ${duration(result.ms)} (${count((ledger.processed * 1000) / Math.max(1, result.ms))} records/s), wall time ${duration(s.wallMs)}`)
+  say(row(' ', 'produced', count(workload.records), `orders, ${count(options.keys)} customers, ${options.partitions} partitions`))
+  say(row(' ', 'processed', count(ledger.processed), 'orders whose work completed'))
+  say(row(' ', 'forwarded', count(ledger.forwardedCount), `charges acknowledged (${s.output} holds ${count(s.outputRecords)} records)`))
+  say(row(mark(ledger.lost === 0), 'lost', count(ledger.lost), 'produced but never processed and forwarded'))
+  say(row(' ', 'duplicates', count(ledger.duplicates), 'work runs of an order already started (at-least-once)'))
+  say(row(mark(ledger.keyOrderViolations === 0), 'key-order violations', count(ledger.keyOrderViolations), 'per customer: started out of production order, or overlapping'))
+  say(row(mark(ledger.partitionOrderViolations === 0), 'partition-order violations', count(ledger.partitionOrderViolations), 'output acknowledged out of offset order'))
+  say(row(mark(s.finalLag === 0), 'final lag', count(s.finalLag), 'end offsets minus committed offsets, read back from the broker'))
+  say(row(mark(ledger.maxRunning <= options.concurrency), 'most work at once', count(ledger.maxRunning), `limit ${count(options.concurrency)}`))
+  say(row(mark(result.peakInFlight <= options.maxInFlight), 'most records in flight', count(result.peakInFlight), `limit ${count(options.maxInFlight)}`))
+  say(row(' ', 'commits', count(result.commits), `every ${COMMIT_INTERVAL_MS / 1000} s at most, gap-safe`))
+  if (ledger.unexpected > 0) say(row('✗', 'unexpected records', count(ledger.unexpected), 'not decodable or not from this run'))
+  if (s.kafkaLogs.count > 0) {
+    say(`  kafkajs logged ${s.kafkaLogs.count} error(s); the last:`)
+    for (const line of s.kafkaLogs.last) say(`    ${line}`)
+  }
+  if (result.error !== undefined) say(`  error: ${(result.error as Error)?.message ?? String(result.error)}`)
+}
+
+// ---- Kafka helpers ----------------------------------------------------------------------------------------
+
+/** About half of a partition's fair share of the in-flight budget, at ~100 bytes per record on the wire. */
+function fetchBytesPerPartition(options: DemoOptions): number {
+  const records = Math.ceil(options.maxInFlight / options.partitions / 2)
+  return Math.min(1024 * 1024, Math.max(16 * 1024, records * 100))
+}
+
+/** End offsets (high watermarks) per partition. */
+async function endOffsets(admin: Admin, topic: string, partitions: number): Promise<number[]> {
+  const ends = new Array<number>(partitions).fill(0)
+  for (const { partition, high } of await admin.fetchTopicOffsets(topic)) ends[partition] = Number(high)
+  return ends
+}
+
+/** End offsets minus the group's committed offsets (a partition with no commit lags by all it holds). */
+async function lagOf(admin: Admin, groupId: string, topic: string): Promise<number> {
+  const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] })
+  const offsets = new Map((committed?.partitions ?? []).map(p => [p.partition, Number(p.offset)]))
+  let lag = 0
+  for (const { partition, high, low } of await admin.fetchTopicOffsets(topic)) {
+    const c = offsets.get(partition) ?? -1
+    lag += Math.max(0, Number(high) - (c >= 0 ? c : Number(low)))
+  }
+  return lag
+}
+
+async function stopBroker(broker: LocalKafka): Promise<void> {
+  if (broker.pid === undefined || stoppedBrokers.has(broker)) return
+  stoppedBrokers.add(broker)
+  const started = Date.now()
+  out.write('Stopping the local Kafka broker... ')
+  await broker.stop()
+  say(`done in ${duration(Date.now() - started)}.`)
+}
+const stoppedBrokers = new WeakSet<LocalKafka>()
+
+/** A detached broker is not killed with this process by the harness: kill it on any exit, even a crash. */
+function killOnExit(broker: LocalKafka): void {
+  if (broker.pid === undefined) return
+  process.once('exit', () => {
+    if (stoppedBrokers.has(broker)) return
+    try {
+      process.kill(broker.pid!, 'SIGKILL')
+    } catch {
+      // already gone
+    }
+  })
+}
+
+/** kafkajs's errors, kept out of the live display: counted, and the last few shown in the summary. */
+class KafkaLogs {
+  count = 0
+  readonly last: string[] = []
+  readonly creator = () => ({ namespace, log }: LogEntry): void => {
+    this.count++
+    this.last.push(`[${namespace}] ${log.message}`)
+    if (this.last.length > 3) this.last.splice(0, 1)
+  }
+}
+
+// ---- process ----------------------------------------------------------------------------------------------
+
+/** SIGINT, SIGTERM and SIGHUP: the first asks for a graceful stop, the second quits at once. */
+class Interrupt {
+  #signal: NodeJS.Signals | undefined
+  readonly #notice: () => void
+  readonly #callbacks: (() => void)[] = []
+  readonly #handler = (signal: NodeJS.Signals): void => {
+    if (this.#signal !== undefined) process.exit(this.exitCode) // the exit hook kills the broker
+    this.#signal = signal
+    this.#notice()
+    for (const callback of this.#callbacks.splice(0)) callback()
+  }
+
+  /** @param notice Called once, on the first signal (to tell the user what happens now). */
+  constructor(notice: () => void) {
+    this.#notice = notice
+    for (const signal of SIGNALS) process.on(signal, this.#handler)
+  }
+
+  get requested(): boolean {
+    return this.#signal !== undefined
+  }
+
+  /** 128 + the signal number, as a shell reports a process killed by it. */
+  get exitCode(): number {
+    return this.#signal === 'SIGHUP' ? 129 : this.#signal === 'SIGTERM' ? 143 : 130
+  }
+
+  onRequest(callback: () => void): void {
+    if (this.requested) callback()
+    else this.#callbacks.push(callback)
+  }
+
+  dispose(): void {
+    for (const signal of SIGNALS) process.removeListener(signal, this.#handler)
+  }
+}
+const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const
+
+function customerOf(record: OrderRecord): string {
+  return typeof record.key === 'string' ? record.key : String(recordKey(record).toString())
+}
+
+function sum(values: readonly number[]): number {
+  return values.reduce((a, b) => a + b, 0)
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise(resolve => setTimeout(resolve, ms))
+}
+
+main().then(
+  code => out.write('', () => process.exit(code)),
+  error => {
+    process.stderr.write(`demo: ${(error as Error)?.stack ?? String(error)}\n`)
+    process.exit(1)
+  },
+)
