@@ -247,14 +247,16 @@ describe('commitOffsets (marbles)', () => {
   })
 
   it('errors (after a final commit) when originOf throws', () => {
-    const v = delivered(tracker, ['a', {}], ['b', {}])
+    const v = delivered(tracker, ['a', {}], ['b', {}], ['c', {}])
     const boom = new Error('boom')
-    scheduler.run(({ cold, expectObservable }) => {
-      const out = cold('ab', v).pipe(commitOffsets(target(() => cold('x|')), {
+    scheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
+      const source = cold('ab--c', v)
+      const out = source.pipe(commitOffsets(target(() => cold('x|')), {
         scheduler,
         originOf: (r) => { if (r === v.b) throw boom; return r },
       }))
       expectObservable(out).toBe('--(x#)', { x: commit(2, 'final', 1, '0:1') }, boom)
+      expectSubscriptions(source.subscriptions).toBe('^!') // stopped at the throw, not after the commit
     })
   })
 

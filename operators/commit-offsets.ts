@@ -57,9 +57,9 @@ const defaultBackoff = (attempt: number): number => Math.min(100 * 2 ** (attempt
  *   detached (a failure there goes to `config.onUnhandledError`, if set).
  *
  * ```text
- * finished:  -a-b-c---------d---|        interval: 5 frames, commit takes 2 (--x|)
- * commit():  -----S--A------------S--A   S = sent, A = acknowledged
- * output:    --------1-----------------2|   1 = { offsets: [c + 1], reason: 'interval' }, 2 = final
+ * finished:  a-b-c-d-e-f------|   interval 5; each commit is acknowledged 3 frames after it is sent
+ * commit():  -----S--A--S--A       S = sent (a..c at 5; d..f at 11, d having started the timer at 6), A = acked
+ * output:    --------1-----2--|    1 = { offsets: [c + 1], reason: 'interval' }, 2 = { offsets: [f + 1], ... }
  * ```
  *
  * @example
@@ -85,6 +85,7 @@ export function commitOffsets<T>(target: CommitTarget, options: CommitOffsetsOpt
     let finalSent = false
     let detached = false // unsubscribed: commit what is left, tell nobody
     let done = false
+    let sourceSubscription: Subscription | undefined
 
     const close = (outcome?: { error: unknown }): void => {
       if (done) return
@@ -160,10 +161,12 @@ export function commitOffsets<T>(target: CommitTarget, options: CommitOffsetsOpt
       if (ending !== undefined) return
       ending = how
       timer?.unsubscribe()
+      // After a throw of our own the source still runs: stop it before the final commit, not after.
+      sourceSubscription?.unsubscribe()
       pump()
     }
 
-    const sourceSubscription = source.subscribe({
+    sourceSubscription = source.subscribe({
       next: (item) => {
         if (ending !== undefined || subscriber.closed) return
         let counted: boolean
@@ -189,9 +192,10 @@ export function commitOffsets<T>(target: CommitTarget, options: CommitOffsetsOpt
       error: (err) => end({ error: err }),
       complete: () => end('complete'),
     })
+    if (ending !== undefined) sourceSubscription.unsubscribe() // ended while subscribing
 
     return () => {
-      sourceSubscription.unsubscribe()
+      sourceSubscription?.unsubscribe()
       if (done) return
       detached = true
       end('complete')
