@@ -1,5 +1,5 @@
 import type { RecordOrigin, TrackedCommitOffset } from './record'
-import { EpochProgress, parseOffset, type PartitionProgress } from './partition-progress'
+import { EpochProgress, offsetValue, parseOffset, type PartitionProgress } from './partition-progress'
 
 export type { PartitionProgress } from './partition-progress'
 
@@ -69,37 +69,14 @@ export class OffsetTracker {
    * `revoke`); an epoch at or below one already seen and not current is a RangeError.
    */
   deliver(origin: RecordOrigin): void {
-    const { topic, partition, seq, epoch } = origin
-    const where = `deliver(${topic}[${partition}] epoch ${epoch} seq ${seq})`
-    const offset = parseOffset(origin.offset, where)
-    let slot = this.#slot(topic, partition)
-    if (slot === undefined) {
-      checkPartition(topic, partition, where)
-      slot = { current: undefined, lastEpoch: -Infinity, retired: undefined }
-      this.#slotsOf(topic)[partition] = slot
-    }
-    let p = slot.current
-    if (p === undefined || p.epoch !== epoch) {
-      if (!Number.isSafeInteger(epoch)) throw new RangeError(`${where}: epoch must be a safe integer`)
-      if (epoch <= slot.lastEpoch) {
-        throw new RangeError(`${where}: epoch ${epoch} is stale (latest epoch of this partition is ${slot.lastEpoch})`)
-      }
-      if (seq !== 0) throw new RangeError(`${where}: the first record of a new epoch must have seq 0`)
-      this.#retire(slot)
-      p = new EpochProgress(epoch)
-      slot.current = p
-      slot.lastEpoch = epoch
-    } else {
-      if (seq !== p.tail) throw new RangeError(`${where}: expected seq ${p.tail}`)
-      if (offset <= p.lastDelivered) {
-        throw new RangeError(`${where}: offset ${offset} is not beyond the last delivered ${p.lastDelivered}`)
-      }
-      if (offset < p.position) {
-        throw new RangeError(`${where}: offset ${offset} is below the advanced position ${p.position}`)
-      }
-    }
-    p.deliver(offset, this.#now())
-    this.#inFlight++
+    const offset = offsetValue(origin.offset)
+    const p = this.#topics.get(origin.topic)?.[origin.partition]?.current
+    // The common case, checked in one go; anything else (a new partition or epoch, or an error) goes slow.
+    if (p !== undefined && p.epoch === origin.epoch && origin.seq === p.tail && offset > p.lastDelivered &&
+        offset >= p.position) {
+      p.deliver(offset, this.#now())
+      this.#inFlight++
+    } else this.#deliverSlowly(origin)
   }
 
   /**
@@ -109,7 +86,7 @@ export class OffsetTracker {
    * owned in that epoch, or when not beyond the current position.
    */
   advance(topic: string, partition: number, epoch: number, nextOffset: string): void {
-    const next = parseOffset(nextOffset, `advance(${topic}[${partition}] epoch ${epoch})`)
+    const next = parseOffset(nextOffset, () => `advance(${topic}[${partition}] epoch ${epoch})`)
     const p = this.#slot(topic, partition)?.current
     if (p !== undefined && p.epoch === epoch) p.advance(next)
   }
@@ -160,7 +137,7 @@ export class OffsetTracker {
    */
   committed(offsets: readonly TrackedCommitOffset[]): void {
     for (const o of offsets) {
-      const n = parseOffset(o.offset, `committed(${o.topic}[${o.partition}] epoch ${o.epoch})`)
+      const n = parseOffset(o.offset, () => `committed(${o.topic}[${o.partition}] epoch ${o.epoch})`)
       const p = this.#slot(o.topic, o.partition)?.current
       if (p !== undefined && p.epoch === o.epoch && n > p.committed) p.committed = n
     }
@@ -216,6 +193,40 @@ export class OffsetTracker {
   /** The owned partition's current epoch, or undefined: lets the source tell stale records. */
   epochOf(topic: string, partition: number): number | undefined {
     return this.#slot(topic, partition)?.current?.epoch
+  }
+
+  #deliverSlowly(origin: RecordOrigin): void {
+    const { topic, partition, seq, epoch } = origin
+    const where = (): string => `deliver(${topic}[${partition}] epoch ${epoch} seq ${seq})`
+    const offset = parseOffset(origin.offset, where)
+    let slot = this.#slot(topic, partition)
+    if (slot === undefined) {
+      checkPartition(topic, partition, where())
+      slot = { current: undefined, lastEpoch: -Infinity, retired: undefined }
+      this.#slotsOf(topic)[partition] = slot
+    }
+    let p = slot.current
+    if (p === undefined || p.epoch !== epoch) {
+      if (!Number.isSafeInteger(epoch)) throw new RangeError(`${where()}: epoch must be a safe integer`)
+      if (epoch <= slot.lastEpoch) {
+        throw new RangeError(`${where()}: epoch ${epoch} is stale (latest epoch of this partition is ${slot.lastEpoch})`)
+      }
+      if (seq !== 0) throw new RangeError(`${where()}: the first record of a new epoch must have seq 0`)
+      this.#retire(slot)
+      p = new EpochProgress(epoch)
+      slot.current = p
+      slot.lastEpoch = epoch
+    } else {
+      if (seq !== p.tail) throw new RangeError(`${where()}: expected seq ${p.tail}`)
+      if (offset <= p.lastDelivered) {
+        throw new RangeError(`${where()}: offset ${offset} is not beyond the last delivered ${p.lastDelivered}`)
+      }
+      if (offset < p.position) {
+        throw new RangeError(`${where()}: offset ${offset} is below the advanced position ${p.position}`)
+      }
+    }
+    p.deliver(offset, this.#now())
+    this.#inFlight++
   }
 
   #slot(topic: string, partition: number): Slot | undefined {
