@@ -196,6 +196,7 @@ export function commitOffsets<T>(target: CommitTarget, options: CommitOffsetsOpt
 
     return () => {
       sourceSubscription?.unsubscribe()
+      timer?.unsubscribe()
       if (done) return
       detached = true
       end('complete')
