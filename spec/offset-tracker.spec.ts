@@ -1,6 +1,8 @@
 import { expect } from 'chai'
 import fc from 'fast-check'
+import { from } from 'rxjs'
 import { OffsetTracker } from '../lib/offset-tracker'
+import { trackDelivery } from '../operators/track-delivery'
 import type { RecordOrigin, TrackedCommitOffset } from '../lib/record'
 
 const origin = (offset: number | string, seq: number, epoch = 1, partition = 0, topic = 't'): RecordOrigin =>
@@ -543,6 +545,19 @@ describe('OffsetTracker', () => {
       expect(t.committable()).to.deep.equal([])
       expect(t.partitions()).to.deep.equal([])
       expect(t.inFlight).to.equal(1)
+    })
+  })
+
+  describe('trackDelivery', () => {
+    it('delivers each record as it passes, and errors (delivering nothing more) on a refused record', () => {
+      const t = new OffsetTracker()
+      const seen: RecordOrigin[] = []
+      let error: unknown
+      const records = [origin(0, 0), origin(1, 1), origin(2, 3), origin(3, 2)] // seq 3 comes too early
+      from(records).pipe(trackDelivery(t)).subscribe({ next: (r) => seen.push(r), error: (e) => (error = e) })
+      expect(seen).to.deep.equal(records.slice(0, 2))
+      expect(error).to.be.instanceOf(RangeError)
+      expect(t.partitions()[0].delivered).to.equal(2)
     })
   })
 
