@@ -13,7 +13,7 @@ import { spawnSync } from 'node:child_process'
  * npm run bench -- operators --json     # one JSON object, the last line of stdout
  */
 const suites: Record<string, () => Promise<{ run(args: string[]): Promise<void> }>> = {
-  operators: () => import('./operators'),
+  operators: () => import('./operators.js'),
 }
 
 async function main(argv: string[]): Promise<number> {

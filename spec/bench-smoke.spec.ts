@@ -1,0 +1,55 @@
+import { expect } from 'chai'
+import { execFile } from 'node:child_process'
+import { resolve } from 'node:path'
+
+// Keeps `npm run bench -- operators` from rotting: runs the suite on a small input and checks the shape of
+// its JSON report. No figure is asserted (no test asserts a wall-clock duration); only that each is there.
+describe('bench: operators suite (smoke)', function () {
+  this.timeout(180_000)
+
+  let report: Record<string, unknown>
+  before(async () => {
+    const script = resolve(__dirname, '..', 'bench', 'index.js')
+    const stdout = await new Promise<string>((done, fail) => {
+      execFile(process.execPath, [script, 'operators', '--json', '--records', '10000', '--reps', '1'], { maxBuffer: 16 << 20 }, (error, out, err) =>
+        error ? fail(new Error(`${error.message}\n${err}`)) : done(out),
+      )
+    })
+    const lines = stdout.trim().split('\n')
+    report = JSON.parse(lines[lines.length - 1]) as Record<string, unknown>
+  })
+
+  const positive = (value: unknown): void => {
+    expect(value).to.be.a('number')
+    expect(Number.isFinite(value) && (value as number) > 0, `${String(value)} is a positive number`).to.equal(true)
+  }
+
+  it('prints the headline ratios as the last line of stdout', () => {
+    for (const field of ['gbkc_vs_naive', 'gbkc_vs_naive_promise', 'chain_vs_naive', 'chain_vs_naive_promise', 'scaling', 'scaling_chain', 'littles_law']) {
+      positive(report[field])
+    }
+  })
+
+  it('reports records/s, ms and memory for every case', () => {
+    const cases = report.cases as Record<string, Record<string, unknown>>
+    for (const name of ['gbkc_sync', 'naive_sync', 'gbkc_promise', 'naive_promise', 'chain_sync', 'naive_chain_sync', 'chain_promise', 'naive_chain_promise']) {
+      expect(cases, name).to.have.property(name)
+      for (const field of ['ms', 'records_per_s', 'ns_per_record', 'peak_rss_mib', 'peak_heap_used_mib', 'heap_after_gc_mib']) positive(cases[name][field])
+      expect(cases[name].records).to.equal(10_000)
+    }
+  })
+
+  it('reports the per-record cost and peak memory per size', () => {
+    const detail = report.scaling_detail as Record<string, { ns_per_record: Record<string, number>; sizes: Record<string, unknown>[] }>
+    for (const name of ['gbkc_sync', 'gbkc_promise', 'chain_sync', 'chain_promise']) {
+      expect(Object.keys(detail[name].ns_per_record)).to.have.members(['1000', '10000', '30000'])
+      for (const size of detail[name].sizes) for (const field of ['peak_rss_mib', 'peak_heap_used_mib', 'heap_after_gc_mib']) positive(size[field])
+    }
+  })
+
+  it("reports the latency-bound run behind Little's law", () => {
+    const latency = report.latency as Record<string, unknown>
+    for (const field of ['records_per_s', 'mean_projection_ms', 'littles_law_bound_per_s', 'littles_law']) positive(latency[field])
+    expect(latency.records).to.equal(1000)
+  })
+})
