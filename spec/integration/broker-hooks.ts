@@ -10,7 +10,7 @@
  * kafkajs logs normal rebalances as errors).
  */
 import { randomBytes } from 'node:crypto'
-import { Kafka, logLevel, type ITopicConfig } from 'kafkajs'
+import { Kafka, logLevel, type Admin, type ITopicConfig } from 'kafkajs'
 import { ensureKafka, type LocalKafka } from '../../lib/testing/kafka-broker'
 
 let broker: LocalKafka | undefined
@@ -74,8 +74,13 @@ export function testKafka(clientId: string = uniqueName('kafka-rx-test')): Kafka
 }
 
 /**
- * Creates a topic with a name unique to this call (`<name>-<random>`), waits until every partition has a
- * leader, and returns the name. `config` sets topic configs, e.g. `{ 'cleanup.policy': 'compact' }`.
+ * Creates a topic with a name unique to this call (`<name>-<random>`), waits until every partition accepts
+ * requests, and returns the name. `config` sets topic configs, e.g. `{ 'cleanup.policy': 'compact' }`.
+ *
+ * Why more than `waitForLeaders`: in KRaft the leader shows in metadata a moment before the partition is
+ * ready on the broker, and a produce in that moment fails with NOT_LEADER_OR_FOLLOWER. kafkajs then retries
+ * the whole request to that broker, so a producer without `idempotent: true` writes the partitions that had
+ * succeeded twice (seen in the smoke test). Use `idempotent: true` where a test counts records.
  *
  * @example
  * const topic = await createTopic('orders', 12)
@@ -94,9 +99,27 @@ export async function createTopic(name: string, partitions = 1, config: Record<s
     }
     const created = await admin.createTopics({ topics: [spec], waitForLeaders: true })
     if (!created) throw new Error(`topic ${topic} already exists`)
+    await untilPartitionsAnswer(admin, topic, partitions)
     return topic
   } finally {
     await admin.disconnect()
+  }
+}
+
+/** Asks every partition's leader for its offsets (ListOffsets) until all answer. */
+async function untilPartitionsAnswer(admin: Admin, topic: string, partitions: number): Promise<void> {
+  const deadline = Date.now() + 30_000
+  for (;;) {
+    try {
+      const offsets = await admin.fetchTopicOffsets(topic)
+      if (offsets.length === partitions) return
+    } catch (error) {
+      // NOT_LEADER_OR_FOLLOWER / UNKNOWN_TOPIC_OR_PARTITION while the broker applies the new metadata (kafkajs
+      // does not retry these here); anything still failing at the deadline is real.
+      if (Date.now() > deadline) throw error
+    }
+    if (Date.now() > deadline) throw new Error(`topic ${topic}: not every partition answered within 30 s`)
+    await new Promise(resolve => setTimeout(resolve, 100))
   }
 }
 
