@@ -57,7 +57,9 @@ export interface KafkaSource<K, V> extends Observable<SourceRecord<K, V>>, Commi
   /**
    * Commits offsets computed by the tracker: serialised (one commit in flight), per partition strictly
    * increasing, and dropping at send time every offset whose partition is not owned in that epoch any more.
-   * Emits the offsets the broker acknowledged (possibly none), then completes. Lazy: sent on subscribe.
+   * Emits the offsets the broker acknowledged (possibly none), then completes. Lazy: sent on subscribe. A
+   * commit made while a subscription shuts down (e.g. `commitOffsets`'s final one) still goes out before the
+   * consumer stops.
    */
   commit(offsets: readonly TrackedCommitOffset[]): Observable<readonly TrackedCommitOffset[]>
   /** True when the record's partition was revoked or re-assigned since it was delivered (or no subscription). */
@@ -180,6 +182,9 @@ class KafkaSourceObservable<K, V> extends Observable<SourceRecord<K, V>> impleme
   readonly #epochs = new PartitionEpochs()
   #tracker: OffsetTracker
   #session: Session<K, V> | undefined
+  // The live session, else the one shutting down: a commit made while unsubscribing (commitOffsets's final
+  // one) still goes out before the consumer stops.
+  #committer: Session<K, V> | undefined
   #closed: Promise<void> = Promise.resolve()
 
   constructor(consumer: KafkaConsumerLike, settings: Settings<K, V>) {
@@ -196,7 +201,7 @@ class KafkaSourceObservable<K, V> extends Observable<SourceRecord<K, V>> impleme
   }
 
   commit(offsets: readonly TrackedCommitOffset[]): Observable<readonly TrackedCommitOffset[]> {
-    return defer(async () => (this.#session === undefined ? [] : this.#session.commit(offsets)))
+    return defer(async () => (this.#committer === undefined ? [] : this.#committer.commit(offsets)))
   }
 
   isStale(record: RecordOrigin): boolean {
@@ -229,6 +234,7 @@ class KafkaSourceObservable<K, V> extends Observable<SourceRecord<K, V>> impleme
     consumersInUse.set(consumer, lock)
     const session = new Session<K, V>(consumer, this.#settings, this.#epochs, this.#tracker, subscriber)
     this.#session = session
+    this.#committer = session
     session.start(use?.closing)
     return () => {
       if (this.#session === session) {
@@ -238,6 +244,7 @@ class KafkaSourceObservable<K, V> extends Observable<SourceRecord<K, V>> impleme
       }
       const closing = session.close().finally(() => {
         if (consumersInUse.get(consumer) === lock) consumersInUse.delete(consumer)
+        if (this.#committer === session) this.#committer = undefined
       })
       lock.closing = closing.catch(() => undefined)
       this.#closed = session.done

@@ -1,6 +1,7 @@
 import { expect } from 'chai'
 import { Kafka } from 'kafkajs'
-import { lastValueFrom, Subscription } from 'rxjs'
+import { filter, lastValueFrom, merge, Subject, Subscription, tap } from 'rxjs'
+import { commitOffsets } from '../operators/commit-offsets'
 import { isDecodeFailure, stringDecoder, type Decoder } from '../lib/decoders'
 import type { KafkaConsumerLike } from '../lib/kafka-client'
 import { fromKafka, type KafkaSource, type SourceRecord } from '../lib/kafka-source'
@@ -175,6 +176,25 @@ describe('fromKafka (fake consumer)', () => {
     expect(fake.commits.map((c) => c.map((o) => o.offset))).to.deep.equal([['1'], ['2']])
     expect(fake.maxCommitsInFlight).to.equal(1)
     expect(fake.listenerCount()).to.equal(0)
+  })
+
+  it('with commitOffsets: the final commit of an unsubscribe reaches the broker before stop', async () => {
+    const fake = new FakeConsumer({ t: [seqLog(4), seqLog(3)] })
+    const source = fromKafka(fake, { topics: ['t'], fromBeginning: true })
+    const got: SourceRecord<Buffer | null, Buffer | null>[] = []
+    const finishNow = new Subject<SourceRecord<Buffer | null, Buffer | null>>()
+    const sub = merge(source.pipe(tap((r) => got.push(r)), filter(() => false)), finishNow)
+      .pipe(commitOffsets(source, { interval: 60_000 }))
+      .subscribe()
+    await settle()
+    await fake.fetch('t', 0, 10)
+    await fake.fetch('t', 1, 10)
+    for (const r of got) if (r.offset !== '2' || r.partition !== 1) finishNow.next(r)
+    sub.unsubscribe()
+    await source.closed()
+    expect(fake.committed.get('t\u00000')).to.equal(4)
+    expect(fake.committed.get('t\u00001')).to.equal(2)
+    expect(fake.calls.indexOf('commit')).to.be.lessThan(fake.calls.indexOf('stop'))
   })
 
   it('allows one subscription per consumer at a time; a resubscription waits for the shutdown', async () => {
