@@ -1,0 +1,251 @@
+// Integration test 3: a consumer running the full pipeline is SIGKILLed at random points and restarted, on a
+// real broker. The consumer is a child process (fixtures/crash-consumer.ts) that appends every pipeline
+// event to a file with synchronous writes, so the parent sees everything that happened before each kill.
+//
+// The bound on re-processing, derived: after a kill, the next run starts from the group's committed offset
+// C (checked: its first delivered offset of each partition is C), and C is at least the last commit the
+// killed run saw acknowledged, A (checked). So a record is re-processed only if it was started with an
+// offset >= A: either still in flight at the kill (at most maxInFlight, checked at every delivery), or
+// finished and not covered by A. A covers every record that was finished, with everything before it in its
+// partition, when A was computed (checked at every commit by checkCommitRequests); so the finished ones are
+// those that finished after A was computed (about one commit interval plus two commit round trips before
+// the kill), plus those that finished earlier behind a record of their partition still running then:
+//
+//   re-processed(kill) <= maxInFlight + finishedAfterLastAckedCommit + finishedBehindARunningRecord
+//
+// The test asserts the inclusion the bound rests on (nothing below A is ever started again), the parts it
+// is made of, and prints the numbers of each kill. No assertion is on a duration.
+import { expect } from 'chai'
+import { spawn, type ChildProcess } from 'node:child_process'
+import * as fs from 'node:fs'
+import * as os from 'node:os'
+import * as path from 'node:path'
+import type { Admin, Producer } from 'kafkajs'
+import { createTopic, testKafka, uniqueName } from './broker-hooks'
+import type { CrashConsumerConfig } from './fixtures/crash-consumer'
+import { checkInFlight, checkMember, missingOffsets } from './fixtures/group-checks'
+import {
+  asSortedPairs, committedOffsets, endOffsets, produceKeyed, randomInt, sameOffsets, seededRandom, testSeed, waitFor,
+} from './fixtures/group-harness'
+import type { PipelineEvent } from './fixtures/group-pipeline'
+
+const PARTITIONS = 4
+const KEYS = 40
+const RECORDS = 4_000
+const KILLS = 4
+/** A run is killed once its work ended for a random number of records in this range. */
+const KILL_AFTER: [number, number] = [20, 600]
+const PIPELINE = { maxInFlight: 200, concurrency: 16, interval: 50, maxWorkMs: 10, slowWorkMs: 60, sessionTimeout: 3_000 }
+
+interface Run {
+  readonly id: number
+  readonly killedAfter: number | undefined
+  readonly events: PipelineEvent[]
+  /** The group's committed offsets read from the broker once the process was gone. */
+  readonly committedAfter: Map<number, number>
+}
+
+describe('integration: crash (SIGKILL) and restart', function () {
+  const cleanup: Array<() => Promise<void>> = []
+  afterEach(async () => {
+    while (cleanup.length > 0) await cleanup.pop()!().catch(() => undefined)
+  })
+
+  it('loses nothing, keeps key order, re-processes only what the kill left uncommitted, ends at the end offsets', async function () {
+    this.timeout(240_000)
+    const seed = testSeed()
+    console.log(`      crash test seed ${seed} (replay with KAFKA_RX_TEST_SEED=${seed})`)
+    const rnd = seededRandom(seed)
+
+    const kafka = testKafka('crash-test')
+    const admin: Admin = kafka.admin()
+    await admin.connect()
+    cleanup.push(() => admin.disconnect())
+    const producer: Producer = kafka.producer()
+    await producer.connect()
+    cleanup.push(() => producer.disconnect())
+
+    const topic = await createTopic('crash', PARTITIONS)
+    const groupId = uniqueName('crash-group')
+    await produceKeyed(producer, topic, RECORDS, { keys: KEYS, rnd, counters: new Map() })
+    const ends = await endOffsets(admin, topic)
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kafka-rx-crash-'))
+    cleanup.push(async () => fs.rmSync(dir, { recursive: true, force: true }))
+
+    const runs: Run[] = []
+    for (let id = 0; id <= KILLS; id++) {
+      const logFile = path.join(dir, `run-${id}.jsonl`)
+      const config: CrashConsumerConfig = { topic, groupId, runId: id, logFile, seed, ...PIPELINE }
+      const child = startConsumer(config)
+      cleanup.push(async () => void child.process.kill('SIGKILL'))
+      let killedAfter: number | undefined
+      if (id < KILLS) {
+        killedAfter = randomInt(rnd, ...KILL_AFTER)
+        await waitFor(() => child.exited || countEnded(logFile) >= killedAfter!, `run ${id} to process ${killedAfter} records`, 120_000)
+        if (child.exited) throw new Error(`run ${id} exited by itself (${child.describeExit()}):\n${tailOf(logFile, child)}`)
+        child.process.kill('SIGKILL')
+        await child.exit
+      } else {
+        // The last run goes on until the group's commits reach the end offsets, then shuts down cleanly.
+        await waitFor(
+          async () => {
+            if (child.exited) throw new Error(`run ${id} exited by itself (${child.describeExit()}):\n${tailOf(logFile, child)}`)
+            return sameOffsets(await committedOffsets(admin, groupId, topic), ends)
+          },
+          'the last run to commit the end offsets',
+          120_000,
+        )
+        child.process.kill('SIGTERM')
+        await child.exit
+        expect(child.describeExit(), `last run's exit:\n${tailOf(logFile, child)}`).to.equal('code 0')
+      }
+      runs.push({ id, killedAfter, events: readEvents(logFile), committedAfter: await committedOffsets(admin, groupId, topic) })
+    }
+
+    // Each run on its own: key order, in-flight budget, and every commit it asked for or sent.
+    const violations = runs.flatMap((run) => checkMember(`run ${run.id}`, run.events, PIPELINE.maxInFlight))
+    expect(violations, violations.slice(0, 20).join('\n')).to.deep.equal([])
+
+    // No loss, across all runs: every produced offset was processed to its end at least once.
+    expect(missingOffsets(ends, runs.map((r) => r.events))).to.deep.equal([])
+
+    // The final committed offsets are the end offsets (after a clean shutdown of the last run).
+    expect(asSortedPairs(runs[KILLS]!.committedAfter)).to.deep.equal(asSortedPairs(ends))
+
+    const starts = runs.map((run) => startedOffsets(run.events))
+    const totals = { started: 0, distinct: new Set<string>() }
+    for (const run of runs) {
+      for (const ev of run.events) if (ev.t === 's') (totals.started++, totals.distinct.add(`${ev.p}/${ev.o}`))
+    }
+    for (const run of runs.slice(0, KILLS)) {
+      const next = runs[run.id + 1]!
+      const acked = lastAckedCommit(run.events)
+      const startedBefore = run.id === 0 ? new Map<number, number>() : runs[run.id - 1]!.committedAfter
+      const floor = (p: number): number => acked.offsets.get(p) ?? Math.max(0, startedBefore.get(p) ?? 0)
+
+      // The commit the run saw acknowledged is durable, and the next run resumes exactly where the group's
+      // commit is: at its first delivered offset of each partition.
+      for (const [p, o] of acked.offsets) {
+        expect(run.committedAfter.get(p), `run ${run.id} partition ${p}: committed after the kill`).to.be.at.least(o)
+      }
+      for (const [p, first] of firstDelivered(next.events)) {
+        expect(first, `run ${next.id} partition ${p}: first delivered offset`).to.equal(Math.max(0, run.committedAfter.get(p) ?? 0))
+      }
+
+      // Re-processed: started in this run and started again in a later one. Never below the acknowledged
+      // commit, so bounded by what was in flight or finished after (or behind) that commit.
+      const reprocessed = [...starts[run.id]!].filter((id) => starts.slice(run.id + 1).some((later) => later.has(id)))
+      const belowCommit = reprocessed.filter((id) => offsetOf(id) < floor(partitionOf(id)))
+      expect(belowCommit, `run ${run.id}: re-processed below the acknowledged commit`).to.deep.equal([])
+
+      const inFlight = checkInFlight(`run ${run.id}`, run.events, PIPELINE.maxInFlight).atEnd
+      let finishedAfter = 0
+      let finishedBehind = 0
+      run.events.forEach((ev, i) => {
+        if (ev.t !== 'e' || ev.o < floor(ev.p)) return
+        if (i > acked.sentAt) finishedAfter++
+        else finishedBehind++
+      })
+      expect(inFlight).to.be.at.most(PIPELINE.maxInFlight)
+      expect(reprocessed.length).to.be.at.most(PIPELINE.maxInFlight + finishedAfter + finishedBehind)
+      console.log(
+        `      run ${run.id}: killed after ${run.killedAfter} ended; re-processed ${reprocessed.length} <= ` +
+        `in flight ${inFlight} (max ${PIPELINE.maxInFlight}) + finished after the last acked commit ${finishedAfter} ` +
+        `+ finished behind a running record ${finishedBehind}; acked ${fmt(acked.offsets)}, committed ${fmt(run.committedAfter)}`,
+      )
+    }
+    console.log(`      ${totals.started} starts for ${totals.distinct.size} records over ${runs.length} runs`)
+  })
+})
+
+interface Child {
+  readonly process: ChildProcess
+  readonly exit: Promise<void>
+  readonly exited: boolean
+  stderr: string
+  describeExit(): string
+}
+
+function startConsumer(config: CrashConsumerConfig): Child {
+  const program = path.join(__dirname, 'fixtures', 'crash-consumer.js')
+  const child = spawn(process.execPath, ['--enable-source-maps', program, JSON.stringify(config)], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  })
+  const state = { exited: false, code: null as number | null, signal: null as NodeJS.Signals | null, stderr: '' }
+  child.stderr!.on('data', (chunk: Buffer) => {
+    state.stderr = (state.stderr + chunk.toString('utf8')).slice(-8_000)
+  })
+  const exit = new Promise<void>((resolve) => {
+    child.once('exit', (code, signal) => {
+      Object.assign(state, { exited: true, code, signal })
+      resolve()
+    })
+  })
+  return {
+    process: child,
+    exit,
+    get exited() {
+      return state.exited
+    },
+    get stderr() {
+      return state.stderr
+    },
+    describeExit: () => (state.signal !== null ? `signal ${state.signal}` : `code ${state.code}`),
+  }
+}
+
+/** Counts the 'e' events in a run's log so far (the parent's trigger for the kill). */
+function countEnded(logFile: string): number {
+  if (!fs.existsSync(logFile)) return 0
+  const text = fs.readFileSync(logFile, 'utf8')
+  let n = 0
+  for (let i = text.indexOf('{"t":"e"'); i !== -1; i = text.indexOf('{"t":"e"', i + 1)) n++
+  return n
+}
+
+function readEvents(logFile: string): PipelineEvent[] {
+  if (!fs.existsSync(logFile)) return []
+  // A SIGKILL may cut the last line short: every complete line is an event.
+  const lines = fs.readFileSync(logFile, 'utf8').split('\n')
+  const complete = lines.slice(0, -1)
+  return complete.map((line) => JSON.parse(line) as PipelineEvent)
+}
+
+function tailOf(logFile: string, child: Child): string {
+  const lines = fs.existsSync(logFile) ? fs.readFileSync(logFile, 'utf8').trimEnd().split('\n') : []
+  return `stderr: ${child.stderr}\nlog tail:\n${lines.slice(-15).join('\n')}`
+}
+
+/** The last commit a run saw resolved on the wire: its offsets per partition, and where it was sent. */
+function lastAckedCommit(events: readonly PipelineEvent[]): { offsets: Map<number, number>; sentAt: number } {
+  const offsets = new Map<number, number>()
+  let sentAt = -1
+  let lastSent = -1
+  events.forEach((ev, i) => {
+    if (ev.t === 'w') lastSent = i
+    if (ev.t !== 'wa') return
+    // Commits are sent one at a time, so the one acknowledged here is the last one sent.
+    sentAt = lastSent
+    for (const [p, o] of ev.c) offsets.set(p, Math.max(offsets.get(p) ?? -1, o))
+  })
+  return { offsets, sentAt }
+}
+
+function startedOffsets(events: readonly PipelineEvent[]): Set<string> {
+  const ids = new Set<string>()
+  for (const ev of events) if (ev.t === 's') ids.add(`${ev.p}/${ev.o}`)
+  return ids
+}
+
+function firstDelivered(events: readonly PipelineEvent[]): Map<number, number> {
+  const first = new Map<number, number>()
+  for (const ev of events) if (ev.t === 'd' && !first.has(ev.p)) first.set(ev.p, ev.o)
+  return first
+}
+
+const partitionOf = (id: string): number => Number(id.split('/')[0])
+const offsetOf = (id: string): number => Number(id.split('/')[1])
+
+function fmt(offsets: ReadonlyMap<number, number>): string {
+  return asSortedPairs(offsets).map(([p, o]) => `${p}:${o}`).join(' ')
+}
