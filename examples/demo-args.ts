@@ -14,7 +14,7 @@ export interface DemoOptions {
   readonly workMs: number
   /** Orders worked on at once, across customers (`groupByKeyConcat`'s `concurrency`). */
   readonly concurrency: number
-  /** Records delivered and not yet committed-ready before fetching pauses (`fromKafka`'s `maxInFlight`). */
+  /** Records delivered and not yet finished (forwarded) before fetching pauses (`fromKafka`'s `maxInFlight`). */
   readonly maxInFlight: number
   /** Zipf exponent of the customer popularity: 0 is uniform, 1 is classic Zipf (a few very hot customers). */
   readonly skew: number
@@ -66,9 +66,9 @@ export function demoUsage(): string {
   return [
     'Usage: npm run demo -- [flags]',
     '',
-    'Produces skewed order events to a fresh 12-partition topic, runs them through a kafka-rx pipeline',
-    '(fromKafka -> groupByKeyConcat -> orderedMerge -> forward to an output topic -> commitOffsets), shows it',
-    'live, and checks the outcome: nothing lost, per-customer order kept, zero lag at the end.',
+    'Produces skewed order events to a fresh topic and runs them through a kafka-rx pipeline (fromKafka ->',
+    'groupByKeyConcat -> orderedMerge -> forward to an output topic -> commitOffsets), shows it live, and',
+    'checks the outcome: nothing lost, per-customer order kept, zero lag at the end.',
     'Starts a local Kafka broker unless KAFKA_BROKERS (host:port,...) names one.',
     '',
     ...rows,

@@ -19,9 +19,13 @@ interface CustomerState {
  * ascending `orderId` within a customer) and partition order of the output when the broker acknowledges it.
  * O(1) per call; memory is a few bytes per order plus one small object per customer.
  *
+ * It also keeps, per input partition, how far the forwarded records form an unbroken prefix of offsets, to
+ * check a commit against: the input topic is fresh and written without transactions, so its offsets are
+ * dense from 0.
+ *
  * @example
- * const ledger = new DemoLedger(200_000)
- * ledger.started(order); ledger.completed(order); ledger.forwarded(order, 3, '117')
+ * const ledger = new DemoLedger(200_000, perPartition)
+ * ledger.started(order); ledger.completed(order); ledger.acknowledged(3, '117', order)
  * ledger.lost // 199_999
  */
 export class DemoLedger {
@@ -32,6 +36,9 @@ export class DemoLedger {
   readonly #forwarded: Uint8Array
   readonly #customers = new Map<string, CustomerState>()
   readonly #lastForwardedOffset: number[] = []
+  /** Per input partition: which offsets left the forward step, and the first one that did not yet. */
+  readonly #forwardedOffsets: Uint8Array[]
+  readonly #forwardedPrefix: number[]
   #distinctCompleted = 0
   #distinctForwarded = 0
   #duplicateRuns = 0
@@ -48,8 +55,14 @@ export class DemoLedger {
   #sendingCount = 0
   #ackedCount = 0
 
-  constructor(records: number) {
+  /**
+   * @param records Orders produced (orderIds 0..records-1).
+   * @param perPartition Records produced to each input partition (offsets 0..n-1).
+   */
+  constructor(records: number, perPartition: readonly number[]) {
     this.#records = records
+    this.#forwardedOffsets = perPartition.map(n => new Uint8Array(n))
+    this.#forwardedPrefix = perPartition.map(() => 0)
     this.#starts = new Uint8Array(records)
     this.#completed = new Uint8Array(records)
     this.#forwarded = new Uint8Array(records)
@@ -74,10 +87,6 @@ export class DemoLedger {
     this.#sendingCount += n
   }
 
-  /** `n` records left the forward step (their output acknowledged, or nothing to send). */
-  acked(n: number): void {
-    this.#ackedCount += n
-  }
 
   /** Work on `order` starts: checks it against the customer's earlier orders. */
   started(order: Order): void {
@@ -105,17 +114,37 @@ export class DemoLedger {
     }
   }
 
-  /** The broker acknowledged the charge of `order`, written to `partition` of the output topic. */
-  forwarded(order: Order, partition: number, inputOffset: string): void {
+  /**
+   * A record left the forward step, in output order: its charge was acknowledged by the broker (`order`),
+   * or it had nothing to send (`order` undefined: a drop). Either way it is finished.
+   */
+  acknowledged(partition: number, inputOffset: string, order: Order | undefined): void {
+    this.#ackedCount++
     const offset = Number(inputOffset)
     const last = this.#lastForwardedOffset[partition]
     if (last !== undefined && offset <= last) this.#partitionOrderViolations++
     else this.#lastForwardedOffset[partition] = offset
+    const marks = this.#forwardedOffsets[partition]
+    if (marks !== undefined && offset < marks.length) {
+      marks[offset] = 1
+      let prefix = this.#forwardedPrefix[partition]!
+      while (prefix < marks.length && marks[prefix] === 1) prefix++
+      this.#forwardedPrefix[partition] = prefix
+    }
+    if (order === undefined) return
     const id = order.orderId
     if (this.#known(id) && this.#forwarded[id] === 0) {
       this.#forwarded[id] = 1
       this.#distinctForwarded++
     }
+  }
+
+  /**
+   * Records below a committed offset that never left the forward step: what a commit skipped past
+   * unfinished work (invariant 1). `committed[p]` is the committed offset (next to read) of input partition p.
+   */
+  committedUnforwarded(committed: readonly number[]): number {
+    return committed.reduce((sum, c, p) => sum + Math.max(0, c - (this.#forwardedPrefix[p] ?? 0)), 0)
   }
 
   /** A record that did not decode as an order (never expected here). */

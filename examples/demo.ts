@@ -51,6 +51,9 @@ const TABLE_ROWS = 12
 
 const out = process.stdout
 const say = (line = ''): void => void out.write(line + '\n')
+/** The live status on screen, if any: a line printed meanwhile must go through it, or the redraw garbles it. */
+let activeStatus: LiveStatus | undefined
+const announce = (line: string): void => (activeStatus !== undefined ? activeStatus.print(line) : say(line))
 
 async function main(): Promise<number> {
   const parsed = parseDemoArgs(process.argv.slice(2))
@@ -64,7 +67,7 @@ async function main(): Promise<number> {
   }
   const options = parsed.options
   const startedAt = Date.now()
-  const interrupt = new Interrupt(() => say('\nStopping: final commit, disconnect, stop the broker. (Ctrl-C again to quit at once.)'))
+  const interrupt = new Interrupt(() => announce('Stopping: final commit, disconnect, stop the broker. (Ctrl-C again to quit at once.)'))
   const run = randomBytes(3).toString('hex')
   const input = `orders-${run}`
   const output = `charges-${run}`
@@ -105,7 +108,7 @@ async function main(): Promise<number> {
     const workload = await produce(producer, input, options, interrupt)
     const ends = await endOffsets(admin, input, options.partitions)
 
-    const ledger = new DemoLedger(workload.records)
+    const ledger = new DemoLedger(workload.records, workload.perPartition)
     const groupId = `kafka-rx-demo-${run}`
     const consumer = kafka.consumer({
       groupId,
@@ -127,19 +130,25 @@ async function main(): Promise<number> {
     })
     const result = await runPipeline(source, producer, ledger, { input, output, ends, options, workload, interrupt })
 
-    const finalLag = await lagOf(admin, groupId, input)
+    const { lag: finalLag, committed } = await committedOffsets(admin, groupId, input, options.partitions)
+    const committedUnforwarded = ledger.committedUnforwarded(committed)
     const outputRecords = sum(await endOffsets(admin, output, options.partitions))
     await producer.disconnect()
     await admin.disconnect()
     producer = admin = undefined
     const ok = ledger.lost === 0 && ledger.keyOrderViolations === 0 && ledger.partitionOrderViolations === 0 &&
-      finalLag === 0 && result.error === undefined
-    printSummary({ ledger, workload, options, result, finalLag, outputRecords, output, kafkaLogs, wallMs: Date.now() - startedAt })
+      finalLag === 0 && committedUnforwarded === 0 && result.error === undefined
+    printSummary({
+      ledger, workload, options, result, finalLag, committedUnforwarded, outputRecords, output, kafkaLogs,
+      wallMs: Date.now() - startedAt,
+    })
     await stopBroker(broker)
     say(`demo: ${ledger.processed} records, lost ${ledger.lost}, key-order violations ${ledger.keyOrderViolations}, final lag ${finalLag}`)
     if (interrupt.requested) return interrupt.exitCode
     return ok ? 0 : 1
   } catch (error) {
+    activeStatus?.stop()
+    activeStatus = undefined
     process.stderr.write(`\ndemo: failed: ${(error as Error)?.stack ?? String(error)}\n`)
     for (const line of kafkaLogs.last) process.stderr.write(`  kafkajs: ${line}\n`)
     return interrupt.requested ? interrupt.exitCode : 1
@@ -164,6 +173,7 @@ async function produce(producer: Producer, topic: string, options: DemoOptions, 
     }
   })
   status.start()
+  activeStatus = status
   const workload = await produceWorkload(producer, {
     topic,
     records: options.records,
@@ -174,6 +184,7 @@ async function produce(producer: Producer, topic: string, options: DemoOptions, 
     aborted: () => interrupt.requested,
   })
   status.stop()
+  activeStatus = undefined
   const ms = Date.now() - started
   const { customer, share } = workload.hottest
   say(`Produced ${count(workload.records)} orders over ${count(options.keys)} customers in ${duration(ms)} ` +
@@ -247,6 +258,7 @@ async function runPipeline(
   const status = new LiveStatus(out, () => renderPipeline({ ...context, source, ledger, committed, commits, rate, started }))
   say(`Consuming ${input} with kafka-rx (Ctrl-C stops gracefully)...`)
   status.start()
+  activeStatus = status
 
   type Outcome = { kind: PipelineResult['outcome']; error?: unknown }
   let finish!: (outcome: Outcome) => void
@@ -272,6 +284,7 @@ async function runPipeline(
   const outcome = await finished
   clearInterval(watchdog)
   status.stop({ final: true })
+  activeStatus = undefined
   const ms = Date.now() - started
   // Unsubscribing stops delivery; the source then commits what finished, stops and disconnects the consumer.
   subscription.unsubscribe()
@@ -304,9 +317,9 @@ function forwardInOrder(producer: Producer, topic: string, ledger: DemoLedger): 
         await producer.sendBatch({ topicMessages: [{ topic, messages }], acks: -1, compression: CompressionTypes.None })
       }
       for (const { item, results } of batch) {
-        if (results.length > 0 && item.value !== null && !isDecodeFailure(item)) ledger.forwarded(item.value, item.partition, item.offset)
+        const order = results.length > 0 && item.value !== null && !isDecodeFailure(item) ? item.value : undefined
+        ledger.acknowledged(item.partition, item.offset, order)
       }
-      ledger.acked(batch.length)
       return batch
     }),
     mergeMap(batch => from(batch)),
@@ -345,7 +358,9 @@ function renderPipeline(view: PipelineContext & {
     ]
   })
   const { queued, reordering, forwarding } = ledger.stages
-  const stats = `processed ${count(ledger.processed)} · ${count(rate.perSecond)} rec/s · active keys ${count(ledger.activeKeys)} · commits ${count(view.commits)}`
+  // Once everything is committed, the average says more than the last second.
+  const perSecond = done === total ? (ledger.processed * 1000) / Math.max(1, now - view.started) : rate.perSecond
+  const stats = `processed ${count(ledger.processed)} · ${count(perSecond)} rec/s · active keys ${count(ledger.activeKeys)} · commits ${count(view.commits)}`
   const inFlight = `in flight ${count(tracker.inFlight)} / ${count(options.maxInFlight)}: running ${count(ledger.running)} / ${count(options.concurrency)}` +
     ` · queued behind their key ${count(queued)} · waiting for partition order ${count(reordering)} · forwarding ${count(forwarding)}`
   const worst = lag.reduce((w, l, p) => (l > lag[w]! ? p : w), 0)
@@ -360,7 +375,7 @@ function renderPipeline(view: PipelineContext & {
       ...(ends.length > shown.length ? [`(${ends.length - shown.length} more partitions, lagging less)`] : []),
     ],
     compact: `[${elapsed}] committed ${count(done)} / ${count(total)} (${(100 * f).toFixed(1)}%) · processed ${count(ledger.processed)}` +
-      ` · ${count(rate.perSecond)} rec/s · in flight ${count(tracker.inFlight)} (running ${count(ledger.running)}, queued ${count(queued)},` +
+      ` · ${count(perSecond)} rec/s · in flight ${count(tracker.inFlight)} (running ${count(ledger.running)}, queued ${count(queued)},` +
       ` reordering ${count(reordering)}, forwarding ${count(forwarding)}) · active keys ${count(ledger.activeKeys)} · max lag ${count(lag[worst] ?? 0)} (p${worst})`,
   }
 }
@@ -371,6 +386,7 @@ function printSummary(s: {
   options: DemoOptions
   result: PipelineResult
   finalLag: number
+  committedUnforwarded: number
   outputRecords: number
   output: string
   kafkaLogs: KafkaLogs
@@ -385,11 +401,17 @@ function printSummary(s: {
   say(row(' ', 'produced', count(workload.records), `orders, ${count(options.keys)} customers, ${options.partitions} partitions`))
   say(row(' ', 'processed', count(ledger.processed), 'orders whose work completed'))
   say(row(' ', 'forwarded', count(ledger.forwardedCount), `charges acknowledged (${s.output} holds ${count(s.outputRecords)} records)`))
-  say(row(mark(ledger.lost === 0), 'lost', count(ledger.lost), 'produced but never processed and forwarded'))
+  // Stopped early, unprocessed records are not lost as long as they are not committed: a restart reads them.
+  const stoppedEarly = result.outcome === 'interrupted'
+  say(row(stoppedEarly ? ' ' : mark(ledger.lost === 0), 'lost', count(ledger.lost),
+    stoppedEarly ? 'not processed and forwarded before the stop' : 'produced but never processed and forwarded'))
+  say(row(mark(s.committedUnforwarded === 0), 'committed, not forwarded', count(s.committedUnforwarded),
+    'records below a committed offset whose output never was acknowledged'))
   say(row(' ', 'duplicates', count(ledger.duplicates), 'work runs of an order already started (at-least-once)'))
   say(row(mark(ledger.keyOrderViolations === 0), 'key-order violations', count(ledger.keyOrderViolations), 'per customer: started out of production order, or overlapping'))
   say(row(mark(ledger.partitionOrderViolations === 0), 'partition-order violations', count(ledger.partitionOrderViolations), 'output acknowledged out of offset order'))
-  say(row(mark(s.finalLag === 0), 'final lag', count(s.finalLag), 'end offsets minus committed offsets, read back from the broker'))
+  say(row(stoppedEarly ? ' ' : mark(s.finalLag === 0), 'final lag', count(s.finalLag),
+    stoppedEarly ? 'uncommitted: the next run of the group starts there' : 'end offsets minus committed offsets, read back from the broker'))
   say(row(mark(ledger.maxRunning <= options.concurrency), 'most work at once', count(ledger.maxRunning), `limit ${count(options.concurrency)}`))
   say(row(mark(result.peakInFlight <= options.maxInFlight), 'most records in flight', count(result.peakInFlight), `limit ${count(options.maxInFlight)}`))
   say(row(' ', 'commits', count(result.commits), `every ${COMMIT_INTERVAL_MS / 1000} s at most, gap-safe`))
@@ -416,16 +438,17 @@ async function endOffsets(admin: Admin, topic: string, partitions: number): Prom
   return ends
 }
 
-/** End offsets minus the group's committed offsets (a partition with no commit lags by all it holds). */
-async function lagOf(admin: Admin, groupId: string, topic: string): Promise<number> {
-  const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] })
-  const offsets = new Map((committed?.partitions ?? []).map(p => [p.partition, Number(p.offset)]))
+/**
+ * The group's committed offsets per partition (0 where it committed nothing: the topic is fresh), and the
+ * lag: end offsets minus committed offsets.
+ */
+async function committedOffsets(admin: Admin, groupId: string, topic: string, partitions: number): Promise<{ lag: number; committed: number[] }> {
+  const [offsets] = await admin.fetchOffsets({ groupId, topics: [topic] })
+  const committed = new Array<number>(partitions).fill(0)
+  for (const { partition, offset } of offsets?.partitions ?? []) committed[partition] = Math.max(0, Number(offset))
   let lag = 0
-  for (const { partition, high, low } of await admin.fetchTopicOffsets(topic)) {
-    const c = offsets.get(partition) ?? -1
-    lag += Math.max(0, Number(high) - (c >= 0 ? c : Number(low)))
-  }
-  return lag
+  for (const { partition, high } of await admin.fetchTopicOffsets(topic)) lag += Math.max(0, Number(high) - committed[partition]!)
+  return { lag, committed }
 }
 
 async function stopBroker(broker: LocalKafka): Promise<void> {
@@ -469,9 +492,16 @@ class Interrupt {
   #signal: NodeJS.Signals | undefined
   readonly #notice: () => void
   readonly #callbacks: (() => void)[] = []
+  #at = 0
   readonly #handler = (signal: NodeJS.Signals): void => {
-    if (this.#signal !== undefined) process.exit(this.exitCode) // the exit hook kills the broker
+    if (this.#signal !== undefined) {
+      // One Ctrl-C can arrive twice (the terminal signals the whole process group, and `npm run` forwards
+      // it too): only a second press, a moment later, quits at once (the exit hook kills the broker).
+      if (Date.now() - this.#at > REPEAT_MS) process.exit(this.exitCode)
+      return
+    }
     this.#signal = signal
+    this.#at = Date.now()
     this.#notice()
     for (const callback of this.#callbacks.splice(0)) callback()
   }
@@ -501,6 +531,7 @@ class Interrupt {
   }
 }
 const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const
+const REPEAT_MS = 1_000
 
 function customerOf(record: OrderRecord): string {
   return typeof record.key === 'string' ? record.key : String(recordKey(record).toString())

@@ -45,6 +45,13 @@ function lastLine(run: DemoRun): { records: number; lost: number; violations: nu
   return { records, lost, violations, lag }
 }
 
+/** A count from the demo's summary table: `  ✓ <label>   1,234  note`. */
+function summaryCount(run: DemoRun, label: string): number {
+  const match = new RegExp(`^  . ${label} +([\\d,]+)  `, 'm').exec(run.stdout)
+  if (match === null) throw new Error(`no "${label}" row in the summary:\n${run.stdout}`)
+  return Number(match[1]!.replace(/,/g, ''))
+}
+
 describe('integration: the demo (examples/demo.ts)', () => {
   it('processes every record in key order, commits all of it, and says so with exit code 0', async function () {
     this.timeout(180_000)
@@ -52,6 +59,8 @@ describe('integration: the demo (examples/demo.ts)', () => {
     const run = await runDemo(['--records', '5000', '--keys', '200', '--concurrency', '64', '--max-in-flight', '1000'])
     const result = lastLine(run)
     expect(result, run.stdout).to.deep.equal({ records: 5000, lost: 0, violations: 0, lag: 0 })
+    // (Seen to fail with key-order violations when groupByKeyConcat is swapped for a plain mergeMap, and with
+    // lost 1 when the pipeline drops one order.)
     expect(run.code, run.stderr).to.equal(0)
     // Not a TTY: compact status lines, never ANSI redraws.
     expect(run.stdout).to.not.include('\x1b[')
@@ -72,8 +81,11 @@ describe('integration: the demo (examples/demo.ts)', () => {
     const result = lastLine(run)
     expect(result.violations).to.equal(0)
     expect(result.records).to.be.greaterThan(0)
-    // A commit never passes an unfinished record: what is not committed (lag) covers every record that was
-    // not processed and forwarded (lost).
+    // A commit never passes an unfinished record: no record below a committed offset lacks its output, and
+    // what is not committed (lag) covers every record that was not processed and forwarded (lost).
+    // (Both fail when OffsetTracker's watermark jumps to the fetch position: seen by mutating
+    // EpochProgress.finish to `this.watermark = this.position`.)
+    expect(summaryCount(run, 'committed, not forwarded'), run.stdout).to.equal(0)
     expect(result.lag).to.be.at.least(result.lost)
     expect(run.stdout).to.include('Summary: interrupted')
   })
