@@ -6,12 +6,14 @@ import { groupByKeyConcat } from '../operators/group-by-key-concat'
 // Items are strings whose first letter is the key: 'a1', 'a2' share key 'a'.
 const keyOf = (item: string): string => item[0]!
 const done = (item: string, ...results: string[]) => ({ item, results })
-type Cold = ReturnType<RunHelpers['cold']>
+type Cold = Observable<string> & { readonly subscriptions: Parameters<RunHelpers['expectSubscriptions']>[0] }
 
 describe('groupByKeyConcat (marbles)', () => {
   let scheduler: TestScheduler
   beforeEach(() => {
-    scheduler = new TestScheduler((actual, expected) => expect(actual).to.deep.equal(expected))
+    scheduler = new TestScheduler((actual, expected) => {
+      expect(actual).to.deep.equal(expected)
+    })
   })
 
   /** A projection taking a cold observable per item, so each item's subscription can be checked. */
@@ -23,6 +25,21 @@ describe('groupByKeyConcat (marbles)', () => {
     for (const [item, marbles] of Object.entries(inners)) inner[item] = cold(marbles, { r: `${item}!`, s: `${item}?` })
     return { project: (item) => inner[item]!, inner }
   }
+
+  it('behaves as the JSDoc sketch shows', () => {
+    scheduler.run(({ cold, hot, expectObservable, expectSubscriptions }) => {
+      const source = hot('-abc|', { a: 'a1', b: 'b1', c: 'a2' })
+      const { project, inner } = projections(cold, { a1: '---(r|)', b1: '---(r|)', a2: '---(r|)' })
+      expectObservable(source.pipe(groupByKeyConcat(keyOf, project))).toBe('----AB-(C|)', {
+        A: done('a1', 'a1!'),
+        B: done('b1', 'b1!'),
+        C: done('a2', 'a2!'),
+      })
+      expectSubscriptions(inner.a1!.subscriptions).toBe('-^--!')
+      expectSubscriptions(inner.b1!.subscriptions).toBe('--^--!')
+      expectSubscriptions(inner.a2!.subscriptions).toBe('----^--!')
+    })
+  })
 
   it('runs the items of one key one after another, in arrival order', () => {
     scheduler.run(({ cold, hot, expectObservable, expectSubscriptions }) => {

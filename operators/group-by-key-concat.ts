@@ -30,11 +30,12 @@ export interface GroupByKeyConcatOptions<T> {
  * projections run in a loop rather than recursion.
  *
  * ```text
- * source:        a1--b1--a2--b2----|          (letter = key)
- * project:       each item takes 4 frames, concurrency 2
- * a:             [a1-)   [a2-)
- * b:                 [b1-)   [b2-)
- * result:        ----A1--B1--A2--B2|          (X = { item: x, results: [...] })
+ * source:  -abc|         a = 'a1', b = 'b1', c = 'a2': a1 and a2 share key 'a'
+ * project: ---(r|)       every item: three frames of work, then one value
+ * a1:      -^--!
+ * b1:      --^--!        another key: runs beside a1
+ * a2:      ----^--!      queued at frame 3 until a1 is done
+ * result:  ----AB-(C|)   A = { item: 'a1', results: [r] }, ...: completion order
  * ```
  *
  * @example

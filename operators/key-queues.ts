@@ -11,6 +11,8 @@ class Lane<T, R, K> {
   current: Job<T, R, K> | null = null
   /** Link in the machine's round-robin list of lanes waiting for a slot. */
   nextReady: Lane<T, R, K> | null = null
+  /** Whether the lane is in the machine's key map (see `KeyQueues.#loose`). */
+  registered = false
   constructor(readonly key: K, readonly machine: KeyQueues<T, R, K>) {}
 }
 
@@ -26,7 +28,9 @@ class Job<T, R, K> implements Observer<R> {
   constructor(readonly item: T, readonly index: number, readonly lane: Lane<T, R, K>) {}
 
   next(value: R): void {
-    if (!this.done) (this.results ??= []).push(value)
+    if (this.done) return
+    if (this.results === null) this.results = [value]
+    else this.results.push(value)
   }
   error(err: unknown): void {
     if (this.done) return
@@ -40,19 +44,35 @@ class Job<T, R, K> implements Observer<R> {
   }
 }
 
+function cancel<T, R, K>(lane: Lane<T, R, K>): void {
+  const job = lane.current
+  if (job !== null) {
+    job.done = true
+    job.sub?.unsubscribe()
+  }
+}
+
 /**
  * The state machine behind `groupByKeyConcat`, one per subscription. Internal: exported for the operator and
  * for specs that check its bookkeeping (`keyCount`, `running`), not part of the package's API.
  *
- * Invariants: a lane is in `#keys` while it has a queued or running item, and is deleted the moment it has
- * neither; a lane is in the ready list iff it has queued items and nothing running; `running` counts the
- * lanes with a current job. Starting work only happens in `#drain`, a loop guarded by `#draining`, so
- * projections that complete synchronously re-enter as constant-depth calls instead of recursing per item.
+ * Invariants: a lane is findable (in `#keys`, or `#loose`) while it has a queued or running item, and is
+ * dropped the moment it has neither; a lane is in the ready list iff it has queued items and nothing
+ * running. Work starts only in `#drain`, a loop guarded by `#draining`, so projections that complete
+ * synchronously re-enter as constant-depth calls instead of recursing once per item.
  */
 export class KeyQueues<T, R, K> {
   readonly #keys = new Map<K, Lane<T, R, K>>()
+  /**
+   * The lane `push` just created, not yet in `#keys`: when its item completes synchronously (no-op or cached
+   * work) the key never touches the map, whose set+delete per item would otherwise dominate that path. Any
+   * re-entrant `push` first registers it, so a second item of the key always finds it.
+   */
+  #loose: Lane<T, R, K> | null = null
   #readyHead: Lane<T, R, K> | null = null
   #readyTail: Lane<T, R, K> | null = null
+  /** Items received and not yet emitted: completion waits for zero. */
+  #pending = 0
   #running = 0
   #arrivals = 0
   #draining = false
@@ -70,7 +90,8 @@ export class KeyQueues<T, R, K> {
 
   /** Keys that have queued or running work (the memory held for keys). */
   get keyCount(): number {
-    return this.#keys.size
+    const loose = this.#loose
+    return this.#keys.size + (loose !== null && (loose.head !== null || loose.current !== null) ? 1 : 0)
   }
 
   /** Projections subscribed and not yet complete. */
@@ -103,12 +124,11 @@ export class KeyQueues<T, R, K> {
     } catch (err) {
       return this.fail(err)
     }
+    if (this.#loose !== null) this.#settleLoose(this.#loose)
     let lane = this.#keys.get(key)
-    if (lane === undefined) {
-      lane = new Lane(key, this)
-      this.#keys.set(key, lane)
-    }
+    if (lane === undefined) lane = this.#loose = new Lane(key, this)
     const job = new Job<T, R, K>(item, index, lane)
+    this.#pending++
     if (lane.tail === null) {
       lane.head = lane.tail = job
       if (lane.current === null) this.#enqueueReady(lane)
@@ -116,16 +136,18 @@ export class KeyQueues<T, R, K> {
       lane.tail.next_ = job
       lane.tail = job
     }
-    this.#drain()
+    try {
+      this.#drain()
+    } finally {
+      if (this.#loose === lane) this.#settleLoose(lane)
+    }
   }
 
   /** Called by a job whose projection completed. */
   finish(job: Job<T, R, K>): void {
-    const lane = job.lane
     this.#running--
-    lane.current = null
     job.sub = null
-    this.#release(lane, job, job.results ?? NO_RESULTS)
+    this.#release(job.lane, job, job.results ?? NO_RESULTS)
     this.#drain()
   }
 
@@ -140,15 +162,19 @@ export class KeyQueues<T, R, K> {
     if (this.#closed) return
     this.#closed = true
     this.#sourceSub?.unsubscribe()
-    for (const lane of this.#keys.values()) {
-      const job = lane.current
-      if (job !== null) {
-        job.done = true
-        job.sub?.unsubscribe()
-      }
-    }
+    for (const lane of this.#keys.values()) cancel(lane)
+    if (this.#loose !== null) cancel(this.#loose)
     this.#keys.clear()
-    this.#readyHead = this.#readyTail = null
+    this.#loose = this.#readyHead = this.#readyTail = null
+  }
+
+  /** The loose lane goes into the map if it still has work, or is forgotten. */
+  #settleLoose(lane: Lane<T, R, K>): void {
+    this.#loose = null
+    if (lane.head !== null || lane.current !== null) {
+      lane.registered = true
+      this.#keys.set(lane.key, lane)
+    }
   }
 
   /**
@@ -168,8 +194,13 @@ export class KeyQueues<T, R, K> {
 
   /** The lane's item is done: the lane goes to the back of the ready list (round-robin) or away. */
   #release(lane: Lane<T, R, K>, job: Job<T, R, K>, results: readonly R[]): void {
-    if (lane.head === null) this.#keys.delete(lane.key)
-    else this.#enqueueReady(lane)
+    lane.current = null
+    if (lane.head !== null) this.#enqueueReady(lane)
+    else if (lane.registered) {
+      lane.registered = false
+      this.#keys.delete(lane.key)
+    }
+    this.#pending--
     this.destination.next({ item: job.item, results })
   }
 
@@ -195,6 +226,8 @@ export class KeyQueues<T, R, K> {
   }
 
   #start(lane: Lane<T, R, K>, job: Job<T, R, K>): void {
+    // Marked before any user callback runs, so a push of the same key from inside one queues behind it.
+    lane.current = job
     let input: Observable<R> | null = null
     try {
       if (this.skip === undefined || !this.skip(job.item)) input = from(this.project(job.item, job.index))
@@ -202,7 +235,6 @@ export class KeyQueues<T, R, K> {
       return this.fail(err)
     }
     if (input === null) return this.#release(lane, job, NO_RESULTS)
-    lane.current = job
     this.#running++
     const sub = input.subscribe(job)
     // A synchronous projection has already finished; one cut short by our own teardown must not linger.
@@ -211,7 +243,7 @@ export class KeyQueues<T, R, K> {
   }
 
   #maybeComplete(): void {
-    if (this.#sourceDone && this.#keys.size === 0 && !this.#closed) {
+    if (this.#sourceDone && this.#pending === 0 && !this.#closed) {
       this.dispose()
       this.destination.complete()
     }

@@ -23,6 +23,8 @@ function instrumented<T, R, K>(
   }
 }
 
+const keyOfString = (item: string): string => item[0]!
+
 describe('groupByKeyConcat', () => {
   describe('options', () => {
     it('rejects a concurrency that is not an integer >= 1 or Infinity, at call time', () => {
@@ -144,6 +146,44 @@ describe('groupByKeyConcat', () => {
     })
   })
 
+  describe('re-entrancy', () => {
+    it('handles a subscriber that feeds the source from inside its callback (100k deep) without recursion', () => {
+      const source = new Subject<number>()
+      const seen: number[] = []
+      source.pipe(groupByKeyConcat((i) => i % 7, (i) => of(i))).subscribe(({ item }) => {
+        seen.push(item)
+        if (item < 100_000) source.next(item + 1) // like finished records releasing in-flight budget
+      })
+      source.next(0)
+      expect(seen.length).to.equal(100_001)
+      expect(seen.every((item, i) => item === i)).to.equal(true)
+    })
+
+    it('queues an item of a busy key pushed from inside that key\'s own projection', () => {
+      const source = new Subject<string>()
+      const gates = new Map<string, Subject<string>>()
+      const started: string[] = []
+      const out: string[] = []
+      source
+        .pipe(
+          groupByKeyConcat(keyOfString, (item) => {
+            started.push(item)
+            if (item === 'a1') source.next('a2') // re-entrant push of the same key, before a1 has even subscribed
+            const gate = new Subject<string>()
+            gates.set(item, gate)
+            return gate
+          }),
+        )
+        .subscribe(({ item }) => out.push(item))
+      source.next('a1')
+      expect(started).to.deep.equal(['a1'])
+      gates.get('a1')!.complete()
+      expect(started).to.deep.equal(['a1', 'a2'])
+      gates.get('a2')!.complete()
+      expect(out).to.deep.equal(['a1', 'a2'])
+    })
+  })
+
   describe('errors', () => {
     let unhandled: unknown[]
     const onUnhandled = (reason: unknown) => unhandled.push(reason)
@@ -214,7 +254,11 @@ describe('groupByKeyConcat', () => {
       | { type: 'finish'; id: number }
       | { type: 'emit'; id: number; results: readonly number[]; keyCount: number; pendingKeys: number }
 
-    const scenario = fc.record({
+    interface Scenario {
+      readonly concurrency: number
+      readonly items: readonly ItemSpec[]
+    }
+    const scenario: fc.Arbitrary<Scenario> = fc.record({
       concurrency: fc.oneof(fc.integer({ min: 1, max: 4 }), fc.constant(Infinity)),
       items: fc
         .array(
@@ -231,7 +275,7 @@ describe('groupByKeyConcat', () => {
     })
 
     /** Runs one scenario to the end under the fast-check scheduler and records what happened. */
-    async function run(s: fc.Scheduler, { concurrency, items }: fc.Infer<typeof scenario>, viaOperator: boolean) {
+    async function run(s: fc.Scheduler, { concurrency, items }: Scenario, viaOperator: boolean) {
       const trace: Event[] = []
       const emitted = new Set<number>()
       const project = (item: ItemSpec): Observable<number> => {
