@@ -15,7 +15,7 @@
  *    so; the exit code is 0 only when it holds. Ctrl-C stops gracefully (final commit, disconnect, broker).
  */
 import { randomBytes } from 'node:crypto'
-import { CompressionTypes, Kafka, Partitioners, logLevel, type Admin, type LogEntry, type Producer } from 'kafkajs'
+import { CompressionTypes, Kafka, Partitioners, logLevel, type Admin, type Producer } from 'kafkajs'
 import { bufferTime, concatMap, filter, from, mergeMap, tap, type MonoTypeOperatorFunction, type ObservableInput } from 'rxjs'
 import { isDecodeFailure, jsonDecoder, stringDecoder } from '../lib/decoders'
 import { fromKafka, type KafkaSource, type SourceRecord } from '../lib/kafka-source'
@@ -26,8 +26,10 @@ import { groupByKeyConcat } from '../operators/group-by-key-concat'
 import { orderedMerge } from '../operators/ordered-merge'
 import type { Processed } from '../operators/processed'
 import { parseDemoArgs, type DemoOptions } from './demo-args'
-import { LiveStatus, Rate, bar, count, duration, table } from './demo-display'
+import { LiveStatus, Rate, bar, count, duration } from './demo-display'
 import { DemoLedger } from './demo-ledger'
+import { Interrupt, KafkaLogs, killOnExit, stopBroker } from './demo-process'
+import { pipelineFrame, printSummary, type PipelineResult } from './demo-report'
 import { produceWorkload, type Order, type ProducedWorkload } from './demo-workload'
 
 /** What the pipeline writes to the output topic for each order. */
@@ -45,9 +47,8 @@ const COMMIT_INTERVAL_MS = 1_000
 // The forward step sends what accumulated for up to 5 ms (at most 2,000 records) per request.
 const FORWARD_LINGER_MS = 5
 const FORWARD_MAX_BATCH = 2_000
-/** No commit for this long while records are left: report a stall instead of hanging. */
+/** No record processed and nothing committed for this long while records are left: a stall, not a hang. */
 const STALL_MS = 60_000
-const TABLE_ROWS = 12
 
 const out = process.stdout
 const say = (line = ''): void => void out.write(line + '\n')
@@ -136,13 +137,15 @@ async function main(): Promise<number> {
     await producer.disconnect()
     await admin.disconnect()
     producer = admin = undefined
+    // Every check the summary marks, not only the three of the last line.
     const ok = ledger.lost === 0 && ledger.keyOrderViolations === 0 && ledger.partitionOrderViolations === 0 &&
-      finalLag === 0 && committedUnforwarded === 0 && result.error === undefined
-    printSummary({
+      finalLag === 0 && committedUnforwarded === 0 && ledger.unexpected === 0 && result.error === undefined &&
+      ledger.maxRunning <= options.concurrency && result.peakInFlight <= options.maxInFlight
+    printSummary(out, {
       ledger, workload, options, result, finalLag, committedUnforwarded, outputRecords, output, kafkaLogs,
-      wallMs: Date.now() - startedAt,
+      commitIntervalMs: COMMIT_INTERVAL_MS, wallMs: Date.now() - startedAt,
     })
-    await stopBroker(broker)
+    await stopBroker(broker, out)
     say(`demo: ${ledger.processed} records, lost ${ledger.lost}, key-order violations ${ledger.keyOrderViolations}, final lag ${finalLag}`)
     if (interrupt.requested) return interrupt.exitCode
     return ok ? 0 : 1
@@ -155,7 +158,7 @@ async function main(): Promise<number> {
   } finally {
     await producer?.disconnect().catch(() => undefined)
     await admin?.disconnect().catch(() => undefined)
-    if (broker !== undefined) await stopBroker(broker)
+    if (broker !== undefined) await stopBroker(broker, out)
     interrupt.dispose()
   }
 }
@@ -187,7 +190,8 @@ async function produce(producer: Producer, topic: string, options: DemoOptions, 
   activeStatus = undefined
   const ms = Date.now() - started
   const { customer, share } = workload.hottest
-  say(`Produced ${count(workload.records)} orders over ${count(options.keys)} customers in ${duration(ms)} ` +
+  const stopped = workload.records < options.records ? ` (stopped early, of ${count(options.records)})` : ''
+  say(`Produced ${count(workload.records)} orders${stopped} over ${count(options.keys)} customers in ${duration(ms)} ` +
     `(${count((workload.records * 1000) / Math.max(1, ms))}/s, acks -1); the hottest customer, ${customer}, ` +
     `placed ${(100 * share).toFixed(1)}% of them.`)
   return workload
@@ -203,13 +207,6 @@ interface PipelineContext {
   readonly interrupt: Interrupt
 }
 
-interface PipelineResult {
-  readonly ms: number
-  readonly commits: number
-  readonly peakInFlight: number
-  readonly outcome: 'done' | 'interrupted' | 'stalled' | 'error'
-  readonly error?: unknown
-}
 
 /** Runs the pipeline until every record is committed (or Ctrl-C, an error, a stall), then shuts it down. */
 async function runPipeline(
@@ -220,6 +217,8 @@ async function runPipeline(
 ): Promise<PipelineResult> {
   const { input, output, ends, options, interrupt } = context
   const started = Date.now()
+  // Stopped while producing: nothing to consume, and the group should not even join.
+  if (interrupt.requested) return { ms: 0, commits: 0, peakInFlight: 0, outcome: 'interrupted' }
   const committed = new Array<number>(options.partitions).fill(0)
   const allCommitted = (): boolean => ends.every((end, p) => committed[p]! >= end)
   let commits = 0
@@ -255,7 +254,7 @@ async function runPipeline(
 
   const rate = new Rate()
   rate.sample(started, 0)
-  const status = new LiveStatus(out, () => renderPipeline({ ...context, source, ledger, committed, commits, rate, started }))
+  const status = new LiveStatus(out, () => pipelineFrame({ ...context, source, ledger, committed, commits, rate, started }))
   say(`Consuming ${input} with kafka-rx (Ctrl-C stops gracefully)...`)
   status.start()
   activeStatus = status
@@ -277,7 +276,11 @@ async function runPipeline(
   })
   if (allCommitted()) finish({ kind: 'done' }) // nothing was produced (Ctrl-C while producing)
   interrupt.onRequest(() => finish({ kind: 'interrupted' }))
+  let processedBefore = 0
   const watchdog = setInterval(() => {
+    // Progress is a commit or a processed record (a slow --work-ms may hold commits back for a while).
+    if (ledger.processed !== processedBefore) lastProgress = Date.now()
+    processedBefore = ledger.processed
     if (Date.now() - lastProgress > STALL_MS) finish({ kind: 'stalled' })
   }, 1_000)
 
@@ -294,7 +297,7 @@ async function runPipeline(
   } catch (shutdownError) {
     error ??= shutdownError
   }
-  if (outcome.kind === 'stalled') error ??= new Error(`no commit for ${STALL_MS / 1000} s with records left`)
+  if (outcome.kind === 'stalled') error ??= new Error(`no progress for ${STALL_MS / 1000} s with records left`)
   return { ms, commits, peakInFlight, outcome: outcome.kind, error }
 }
 
@@ -326,103 +329,6 @@ function forwardInOrder(producer: Producer, topic: string, ledger: DemoLedger): 
   )
 }
 
-// ---- display ----------------------------------------------------------------------------------------------
-
-function renderPipeline(view: PipelineContext & {
-  source: KafkaSource<string | null, Order | null>
-  ledger: DemoLedger
-  committed: readonly number[]
-  commits: number
-  rate: Rate
-  started: number
-}): { lines: string[]; compact: string } {
-  const { options, ends, committed, ledger, source, rate } = view
-  const now = Date.now()
-  rate.sample(now, ledger.processed)
-  const total = sum(ends)
-  const done = ends.reduce((acc, end, p) => acc + Math.min(end, committed[p]!), 0)
-  const f = total === 0 ? 1 : done / total
-  const tracker = source.tracker
-  const progress = new Map(tracker.partitions().filter(p => p.topic === view.input).map(p => [p.partition, p]))
-  const lag = ends.map((end, p) => Math.max(0, end - committed[p]!))
-  const elapsed = duration(now - view.started)
-
-  // The partitions lagging most (all of them when there are few), shown in partition order.
-  const shown = ends.map((_, p) => p).sort((a, b) => lag[b]! - lag[a]! || a - b).slice(0, TABLE_ROWS).sort((a, b) => a - b)
-  const rows = shown.map(p => {
-    const pp = progress.get(p)
-    const age = pp?.oldestUnfinishedAgeMs
-    return [
-      String(p), count(committed[p]!), count(lag[p]!), count(pp?.inFlight ?? 0),
-      age === undefined ? '-' : duration(age), bar(ends[p]! === 0 ? 1 : committed[p]! / ends[p]!, 16),
-    ]
-  })
-  const { queued, reordering, forwarding } = ledger.stages
-  // Once everything is committed, the average says more than the last second.
-  const perSecond = done === total ? (ledger.processed * 1000) / Math.max(1, now - view.started) : rate.perSecond
-  const stats = `processed ${count(ledger.processed)} · ${count(perSecond)} rec/s · active keys ${count(ledger.activeKeys)} · commits ${count(view.commits)}`
-  const inFlight = `in flight ${count(tracker.inFlight)} / ${count(options.maxInFlight)}: running ${count(ledger.running)} / ${count(options.concurrency)}` +
-    ` · queued behind their key ${count(queued)} · waiting for partition order ${count(reordering)} · forwarding ${count(forwarding)}`
-  const worst = lag.reduce((w, l, p) => (l > lag[w]! ? p : w), 0)
-  return {
-    lines: [
-      `kafka-rx demo · ${view.input} → ${view.output} · ${options.partitions} partitions · ${count(options.keys)} customers · work ~${options.workMs} ms`,
-      `${bar(f, 40)} ${(100 * f).toFixed(1).padStart(5)}%  ${count(done)} / ${count(total)} committed · ${elapsed}`,
-      stats,
-      inFlight,
-      '',
-      ...table(['partition', 'committed', 'lag', 'in flight', 'oldest', 'progress'.padEnd(18)], rows),
-      ...(ends.length > shown.length ? [`(${ends.length - shown.length} more partitions, lagging less)`] : []),
-    ],
-    compact: `[${elapsed}] committed ${count(done)} / ${count(total)} (${(100 * f).toFixed(1)}%) · processed ${count(ledger.processed)}` +
-      ` · ${count(perSecond)} rec/s · in flight ${count(tracker.inFlight)} (running ${count(ledger.running)}, queued ${count(queued)},` +
-      ` reordering ${count(reordering)}, forwarding ${count(forwarding)}) · active keys ${count(ledger.activeKeys)} · max lag ${count(lag[worst] ?? 0)} (p${worst})`,
-  }
-}
-
-function printSummary(s: {
-  ledger: DemoLedger
-  workload: ProducedWorkload
-  options: DemoOptions
-  result: PipelineResult
-  finalLag: number
-  committedUnforwarded: number
-  outputRecords: number
-  output: string
-  kafkaLogs: KafkaLogs
-  wallMs: number
-}): void {
-  const { ledger, workload, options, result } = s
-  const mark = (good: boolean): string => (good ? '✓' : '✗')
-  const row = (check: string, label: string, value: string, note: string): string =>
-    `  ${check} ${label.padEnd(26)}${value.padStart(9)}  ${note}`
-  say()
-  say(`Summary: ${result.outcome}, pipeline ${duration(result.ms)} (${count((ledger.processed * 1000) / Math.max(1, result.ms))} records/s), wall time ${duration(s.wallMs)}`)
-  say(row(' ', 'produced', count(workload.records), `orders, ${count(options.keys)} customers, ${options.partitions} partitions`))
-  say(row(' ', 'processed', count(ledger.processed), 'orders whose work completed'))
-  say(row(' ', 'forwarded', count(ledger.forwardedCount), `charges acknowledged (${s.output} holds ${count(s.outputRecords)} records)`))
-  // Stopped early, unprocessed records are not lost as long as they are not committed: a restart reads them.
-  const stoppedEarly = result.outcome === 'interrupted'
-  say(row(stoppedEarly ? ' ' : mark(ledger.lost === 0), 'lost', count(ledger.lost),
-    stoppedEarly ? 'not processed and forwarded before the stop' : 'produced but never processed and forwarded'))
-  say(row(mark(s.committedUnforwarded === 0), 'committed, not forwarded', count(s.committedUnforwarded),
-    'records below a committed offset whose output never was acknowledged'))
-  say(row(' ', 'duplicates', count(ledger.duplicates), 'work runs of an order already started (at-least-once)'))
-  say(row(mark(ledger.keyOrderViolations === 0), 'key-order violations', count(ledger.keyOrderViolations), 'per customer: started out of production order, or overlapping'))
-  say(row(mark(ledger.partitionOrderViolations === 0), 'partition-order violations', count(ledger.partitionOrderViolations), 'output acknowledged out of offset order'))
-  say(row(stoppedEarly ? ' ' : mark(s.finalLag === 0), 'final lag', count(s.finalLag),
-    stoppedEarly ? 'uncommitted: the next run of the group starts there' : 'end offsets minus committed offsets, read back from the broker'))
-  say(row(mark(ledger.maxRunning <= options.concurrency), 'most work at once', count(ledger.maxRunning), `limit ${count(options.concurrency)}`))
-  say(row(mark(result.peakInFlight <= options.maxInFlight), 'most records in flight', count(result.peakInFlight), `limit ${count(options.maxInFlight)}`))
-  say(row(' ', 'commits', count(result.commits), `every ${COMMIT_INTERVAL_MS / 1000} s at most, gap-safe`))
-  if (ledger.unexpected > 0) say(row('✗', 'unexpected records', count(ledger.unexpected), 'not decodable or not from this run'))
-  if (s.kafkaLogs.count > 0) {
-    say(`  kafkajs logged ${s.kafkaLogs.count} error(s); the last:`)
-    for (const line of s.kafkaLogs.last) say(`    ${line}`)
-  }
-  if (result.error !== undefined) say(`  error: ${(result.error as Error)?.message ?? String(result.error)}`)
-}
-
 // ---- Kafka helpers ----------------------------------------------------------------------------------------
 
 /** About half of a partition's fair share of the in-flight budget, at ~100 bytes per record on the wire. */
@@ -450,88 +356,6 @@ async function committedOffsets(admin: Admin, groupId: string, topic: string, pa
   for (const { partition, high } of await admin.fetchTopicOffsets(topic)) lag += Math.max(0, Number(high) - committed[partition]!)
   return { lag, committed }
 }
-
-async function stopBroker(broker: LocalKafka): Promise<void> {
-  if (broker.pid === undefined || stoppedBrokers.has(broker)) return
-  stoppedBrokers.add(broker)
-  const started = Date.now()
-  out.write('Stopping the local Kafka broker... ')
-  await broker.stop()
-  say(`done in ${duration(Date.now() - started)}.`)
-}
-const stoppedBrokers = new WeakSet<LocalKafka>()
-
-/** A detached broker is not killed with this process by the harness: kill it on any exit, even a crash. */
-function killOnExit(broker: LocalKafka): void {
-  if (broker.pid === undefined) return
-  process.once('exit', () => {
-    if (stoppedBrokers.has(broker)) return
-    try {
-      process.kill(broker.pid!, 'SIGKILL')
-    } catch {
-      // already gone
-    }
-  })
-}
-
-/** kafkajs's errors, kept out of the live display: counted, and the last few shown in the summary. */
-class KafkaLogs {
-  count = 0
-  readonly last: string[] = []
-  readonly creator = () => ({ namespace, log }: LogEntry): void => {
-    this.count++
-    this.last.push(`[${namespace}] ${log.message}`)
-    if (this.last.length > 3) this.last.splice(0, 1)
-  }
-}
-
-// ---- process ----------------------------------------------------------------------------------------------
-
-/** SIGINT, SIGTERM and SIGHUP: the first asks for a graceful stop, the second quits at once. */
-class Interrupt {
-  #signal: NodeJS.Signals | undefined
-  readonly #notice: () => void
-  readonly #callbacks: (() => void)[] = []
-  #at = 0
-  readonly #handler = (signal: NodeJS.Signals): void => {
-    if (this.#signal !== undefined) {
-      // One Ctrl-C can arrive twice (the terminal signals the whole process group, and `npm run` forwards
-      // it too): only a second press, a moment later, quits at once (the exit hook kills the broker).
-      if (Date.now() - this.#at > REPEAT_MS) process.exit(this.exitCode)
-      return
-    }
-    this.#signal = signal
-    this.#at = Date.now()
-    this.#notice()
-    for (const callback of this.#callbacks.splice(0)) callback()
-  }
-
-  /** @param notice Called once, on the first signal (to tell the user what happens now). */
-  constructor(notice: () => void) {
-    this.#notice = notice
-    for (const signal of SIGNALS) process.on(signal, this.#handler)
-  }
-
-  get requested(): boolean {
-    return this.#signal !== undefined
-  }
-
-  /** 128 + the signal number, as a shell reports a process killed by it. */
-  get exitCode(): number {
-    return this.#signal === 'SIGHUP' ? 129 : this.#signal === 'SIGTERM' ? 143 : 130
-  }
-
-  onRequest(callback: () => void): void {
-    if (this.requested) callback()
-    else this.#callbacks.push(callback)
-  }
-
-  dispose(): void {
-    for (const signal of SIGNALS) process.removeListener(signal, this.#handler)
-  }
-}
-const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const
-const REPEAT_MS = 1_000
 
 function customerOf(record: OrderRecord): string {
   return typeof record.key === 'string' ? record.key : String(recordKey(record).toString())
