@@ -129,7 +129,7 @@ async function main(): Promise<number> {
       keyDecoder: stringDecoder,
       valueDecoder: jsonDecoder<Order>(),
     })
-    const result = await runPipeline(source, producer, ledger, { input, output, ends, options, workload, interrupt })
+    const result = await runPipeline(source, producer, ledger, { input, output, ends, options, interrupt })
 
     const { lag: finalLag, committed } = await committedOffsets(admin, groupId, input, options.partitions)
     const committedUnforwarded = ledger.committedUnforwarded(committed)
@@ -203,10 +203,8 @@ interface PipelineContext {
   /** End offset (high watermark) of each input partition: done when all are committed. */
   readonly ends: readonly number[]
   readonly options: DemoOptions
-  readonly workload: ProducedWorkload
   readonly interrupt: Interrupt
 }
-
 
 /** Runs the pipeline until every record is committed (or Ctrl-C, an error, a stall), then shuts it down. */
 async function runPipeline(
@@ -274,7 +272,7 @@ async function runPipeline(
     error: error => finish({ kind: 'error', error }),
     complete: () => finish({ kind: 'error', error: new Error('the pipeline completed before every record was committed') }),
   })
-  if (allCommitted()) finish({ kind: 'done' }) // nothing was produced (Ctrl-C while producing)
+  if (allCommitted()) finish({ kind: 'done' }) // nothing to consume
   interrupt.onRequest(() => finish({ kind: 'interrupted' }))
   let processedBefore = 0
   const watchdog = setInterval(() => {
@@ -358,7 +356,7 @@ async function committedOffsets(admin: Admin, groupId: string, topic: string, pa
 }
 
 function customerOf(record: OrderRecord): string {
-  return typeof record.key === 'string' ? record.key : String(recordKey(record).toString())
+  return typeof record.key === 'string' ? record.key : recordKey(record).toString()
 }
 
 function sum(values: readonly number[]): number {
