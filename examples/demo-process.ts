@@ -13,14 +13,17 @@ import { duration } from './demo-display'
  * await stopBroker(broker, process.stdout)
  */
 export async function stopBroker(broker: LocalKafka, out: NodeJS.WritableStream): Promise<void> {
-  if (broker.pid === undefined || stoppedBrokers.has(broker)) return
-  stoppedBrokers.add(broker)
+  if (broker.pid === undefined || stopping.has(broker)) return
+  stopping.add(broker)
   const started = Date.now()
   out.write('Stopping the local Kafka broker... ')
   await broker.stop()
+  stopped.add(broker)
   out.write(`done in ${duration(Date.now() - started)}.\n`)
 }
-const stoppedBrokers = new WeakSet<LocalKafka>()
+const stopping = new WeakSet<LocalKafka>()
+// Only a broker known to be gone is spared by the exit hook (one still stopping is killed there).
+const stopped = new WeakSet<LocalKafka>()
 
 /**
  * A detached broker is not killed with this process by the harness: kill it on any exit (even a crash or
@@ -33,7 +36,7 @@ const stoppedBrokers = new WeakSet<LocalKafka>()
 export function killOnExit(broker: LocalKafka): void {
   if (broker.pid === undefined) return
   process.once('exit', () => {
-    if (stoppedBrokers.has(broker)) return
+    if (stopped.has(broker)) return
     try {
       process.kill(broker.pid!, 'SIGKILL')
     } catch {
