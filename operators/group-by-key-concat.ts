@@ -54,7 +54,7 @@ export interface GroupByKeyConcatOptions<T> {
  * @throws {TypeError} At call time, when `concurrency` is not an integer >= 1 or Infinity.
  */
 export function groupByKeyConcat<T, R, K = unknown>(
-  keyOf: (item: T) => K,
+  keyOf: (item: NoInfer<T>) => K,
   project: (item: T, index: number) => ObservableInput<R>,
   options: GroupByKeyConcatOptions<T> = {},
 ): OperatorFunction<T, Processed<T, R>> {

@@ -1,0 +1,17 @@
+// Compile-time contracts of the public operators: this file fails `npm run build` if inference regresses.
+import { expect } from 'chai'
+import { lastValueFrom, of, toArray } from 'rxjs'
+import { groupByKeyConcat } from '../operators/group-by-key-concat'
+import { recordKey } from '../lib/record-key'
+import { recordBuilder } from '../lib/testing/records'
+
+describe('type inference', () => {
+  it('groupByKeyConcat takes its item type from the source, not from a narrower keyOf such as recordKey', async () => {
+    const make = recordBuilder()
+    // Without NoInfer on keyOf, T would be recordKey's parameter type and `x.offset` would not compile.
+    const out = await lastValueFrom(
+      of(make({ key: 'a' }), make({ key: 'a' })).pipe(groupByKeyConcat(recordKey, (x) => of(x.offset)), toArray()),
+    )
+    expect(out.map((p) => p.results)).to.deep.equal([['0'], ['1']])
+  })
+})
