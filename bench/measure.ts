@@ -42,10 +42,14 @@ export class MemorySampler {
   }
 }
 
-/** What one run of one case measured. */
-export interface RunResult {
+/** How long one run took and how many values it emitted. */
+export interface Timing {
   ms: number
   emitted: number
+}
+
+/** What a memory run measured, in bytes. */
+export interface Memory extends Timing {
   peak: MemoryPeak
   /** heapUsed before the run and after it, both right after a forced GC: a leak shows as after >> before. */
   heapBefore: number
@@ -54,21 +58,15 @@ export interface RunResult {
 }
 
 /**
- * Runs one case to completion: GC, then subscribe to `build(sampler)` and wait for `complete`. The time
- * runs from the subscribe call to the complete notification, so it covers synchronous and asynchronous work.
- * Rejects when the case errors or has not completed after `timeoutMs`.
+ * Subscribes and waits for `complete`. The time runs from the subscribe call to the complete notification,
+ * so it covers synchronous and asynchronous work. Rejects when the observable errors or has not completed
+ * after `timeoutMs` (a case that never completes must fail the run, not hang it).
  */
-export async function runOnce(build: (sampler: MemorySampler) => Observable<unknown>, timeoutMs = 300_000): Promise<RunResult> {
-  collectGarbage()
-  const heapBefore = process.memoryUsage().heapUsed
-  const sampler = new MemorySampler()
-  const observable = build(sampler)
-  sampler.start()
+export async function timeRun(observable: Observable<unknown>, timeoutMs = 300_000): Promise<Timing> {
   let emitted = 0
-  const t0 = performance.now()
   let watchdog: NodeJS.Timeout | undefined
+  const t0 = performance.now()
   const ms = await new Promise<number>((resolve, reject) => {
-    // A case that never completes must fail the run, not hang it.
     watchdog = setTimeout(() => reject(new Error(`no completion after ${timeoutMs} ms (${emitted} emitted)`)), timeoutMs)
     observable.subscribe({
       next: () => {
@@ -77,13 +75,26 @@ export async function runOnce(build: (sampler: MemorySampler) => Observable<unkn
       error: reject,
       complete: () => resolve(performance.now() - t0),
     })
-  }).finally(() => {
-    clearTimeout(watchdog)
-    sampler.stop()
-  })
+  }).finally(() => clearTimeout(watchdog))
+  return { ms, emitted }
+}
+
+/**
+ * A run for memory figures: forced GC before (so the peak is this case's, not the garbage of the one
+ * before) and after (what the case left behind), peak sampled in between. Kept apart from the timed runs
+ * because a forced GC deoptimizes code that embedded objects of the previous run (V8 "weak objects"),
+ * which would charge a re-optimization to every timed run and most to the short ones.
+ */
+export async function memoryRun(build: (sampler: MemorySampler) => Observable<unknown>, timeoutMs?: number): Promise<Memory> {
+  collectGarbage()
+  const heapBefore = process.memoryUsage().heapUsed
+  const sampler = new MemorySampler()
+  const observable = build(sampler)
+  sampler.start()
+  const timing = await timeRun(observable, timeoutMs).finally(() => sampler.stop())
   collectGarbage()
   const after = process.memoryUsage()
-  return { ms, emitted, peak: { ...sampler.peak }, heapBefore, heapAfterGc: after.heapUsed, rssAfterGc: after.rss }
+  return { ...timing, peak: { ...sampler.peak }, heapBefore, heapAfterGc: after.heapUsed, rssAfterGc: after.rss }
 }
 
 /** The median of some numbers (the mean of the middle two for an even count). */

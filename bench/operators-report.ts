@@ -1,0 +1,87 @@
+/** Figures of one case at one size: time from the timed runs (median), memory from the memory run. */
+export interface CaseFigures {
+  records: number
+  runs_ms: number[]
+  ms: number
+  records_per_s: number
+  ns_per_record: number
+  peak_rss_mib: number
+  peak_heap_used_mib: number
+  heap_before_mib: number
+  heap_after_gc_mib: number
+  rss_after_gc_mib: number
+}
+
+/** The latency-bound run: throughput against what Little's law allows for the measured durations. */
+export interface LatencyFigures {
+  records: number
+  concurrency: number
+  projection_ms: number
+  runs_ms: number[]
+  ms: number
+  records_per_s: number
+  mean_projection_ms: number
+  littles_law_bound_per_s: number
+  littles_law: number
+}
+
+/** The operators suite's report; `--json` prints it as one line. */
+export interface OperatorsReport {
+  suite: 'operators'
+  gbkc_vs_naive: number
+  gbkc_vs_naive_promise: number
+  chain_vs_naive: number
+  chain_vs_naive_promise: number
+  scaling: number
+  scaling_promise: number
+  littles_law: number
+  targets: { gbkc_vs_naive: number; chain_vs_naive: number; scaling: number; littles_law: number }
+  config: { records: number; keys: number; partitions: number; concurrency: number; reps: number; json: boolean; sizes: number[] } & Record<string, unknown>
+  cases: Record<string, CaseFigures>
+  scaling_detail: Record<string, { ns_per_record: Record<string, number>; ratio: number; sizes: CaseFigures[] }>
+  latency: LatencyFigures
+  total_s: number
+}
+
+/** Prints the report: one JSON line with `--json`, else a table. */
+export function printOperatorsReport(report: OperatorsReport): void {
+  if (report.config.json) {
+    process.stdout.write(`${JSON.stringify(report)}\n`)
+    return
+  }
+  const { targets: t, config: c } = report
+  const pad = (s: string | number, n: number): string => String(s).padStart(n)
+  const verdict = (value: number, target: number, atLeast: boolean): string => ((atLeast ? value >= target : value <= target) ? 'met' : 'MISSED')
+  const out: string[] = [
+    `records ${c.records}, keys ${c.keys}, partitions ${c.partitions}, concurrency ${c.concurrency}, median of ${c.reps} interleaved runs`,
+    '',
+    'headline                       value   target',
+    `gbkc_vs_naive (sync)        ${pad(report.gbkc_vs_naive, 8)}   >= ${t.gbkc_vs_naive}   ${verdict(report.gbkc_vs_naive, t.gbkc_vs_naive, true)}`,
+    `gbkc_vs_naive (promise)     ${pad(report.gbkc_vs_naive_promise, 8)}`,
+    `chain_vs_naive (sync)       ${pad(report.chain_vs_naive, 8)}   >= ${t.chain_vs_naive}   ${verdict(report.chain_vs_naive, t.chain_vs_naive, true)}`,
+    `chain_vs_naive (promise)    ${pad(report.chain_vs_naive_promise, 8)}`,
+    `scaling (sync: gbkc, chain) ${pad(report.scaling, 8)}   <= ${t.scaling} ${verdict(report.scaling, t.scaling, false)}`,
+    `scaling (gbkc, promise)     ${pad(report.scaling_promise, 8)}`,
+    `littles_law                 ${pad(report.littles_law, 8)}   >= ${t.littles_law} ${verdict(report.littles_law, t.littles_law, true)}`,
+    '',
+    `case @ ${c.records}`.padEnd(21) + '       ms   records/s   ns/rec  peak heap MiB  heap after GC MiB',
+  ]
+  for (const [name, f] of Object.entries(report.cases)) {
+    out.push(`${name.padEnd(20)} ${pad(f.ms, 9)} ${pad(f.records_per_s, 11)} ${pad(f.ns_per_record, 8)} ${pad(f.peak_heap_used_mib, 14)} ${pad(f.heap_after_gc_mib, 18)}`)
+  }
+  out.push('', 'scaling              records   ns/rec  peak heap MiB  peak rss MiB  heap before / after GC MiB')
+  for (const [name, s] of Object.entries(report.scaling_detail)) {
+    for (const f of s.sizes) {
+      out.push(`${name.padEnd(14)} ${pad(f.records, 12)} ${pad(f.ns_per_record, 8)} ${pad(f.peak_heap_used_mib, 14)} ${pad(f.peak_rss_mib, 13)}  ${f.heap_before_mib} / ${f.heap_after_gc_mib}`)
+    }
+    out.push(`${''.padEnd(14)} largest / smallest ns/rec: ${s.ratio}`)
+  }
+  const l = report.latency
+  out.push(
+    '',
+    `latency-bound: ${l.records} records, ${l.projection_ms} ms timer each, concurrency ${l.concurrency}: ${l.ms} ms, ${l.records_per_s} records/s`,
+    `  mean measured projection ${l.mean_projection_ms} ms -> Little's law bound ${l.littles_law_bound_per_s} records/s -> ratio ${l.littles_law}`,
+    `total ${report.total_s} s`,
+  )
+  process.stdout.write(`${out.join('\n')}\n`)
+}
