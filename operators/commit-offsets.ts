@@ -74,9 +74,10 @@ export function commitOffsets<T>(target: CommitTarget, options: CommitOffsetsOpt
     backoff = defaultBackoff, maxAttempts = 10, scheduler = asyncScheduler,
   } = options
   validate(target, interval, batchSize, originOf, backoff, maxAttempts, scheduler)
-  const { tracker } = target
 
   return (source) => new Observable<Commit>((subscriber) => {
+    // Read per subscription: a KafkaSource has a new tracker for each of its subscriptions (retry, repeat).
+    const { tracker } = target
     let finished = 0 // records counted toward the commit since the last one was sent
     let due: Commit['reason'] | undefined // a commit is owed, for this reason
     let timer: Subscription | undefined // the interval, running from the first progress
