@@ -20,12 +20,21 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
-import type { Admin, Producer } from 'kafkajs'
+import type { Admin, ConsumerConfig, Kafka, Producer } from 'kafkajs'
+import { retry } from 'rxjs'
+import type { KafkaConsumerLike } from '../../lib/kafka-client'
+import { fromKafka, type SourceRecord } from '../../lib/kafka-source'
+import { recordKey, type RecordKey } from '../../lib/record-key'
+import { commitOffsets } from '../../operators/commit-offsets'
+import { groupByKeyConcat } from '../../operators/group-by-key-concat'
+import { orderedMerge } from '../../operators/ordered-merge'
 import { createTopic, testKafka, uniqueName } from './broker-hooks'
 import type { CrashConsumerConfig } from './fixtures/crash-consumer'
+import { ConsumerPerSession } from './fixtures/group-consumer-per-session'
 import { checkInFlight, checkMember, missingOffsets } from './fixtures/group-checks'
 import {
-  asSortedPairs, committedOffsets, endOffsets, produceKeyed, randomInt, sameOffsets, seededRandom, testSeed, waitFor,
+  asSortedPairs, committedOffsets, endOffsets, explained, produceKeyed, randomInt, sameOffsets, seededRandom, sleep,
+  testSeed, waitFor,
 } from './fixtures/group-harness'
 import type { PipelineEvent } from './fixtures/group-pipeline'
 
@@ -43,6 +52,8 @@ interface Run {
   readonly events: PipelineEvent[]
   /** The group's committed offsets read from the broker once the process was gone. */
   readonly committedAfter: Map<number, number>
+  /** Date.now() when it was killed (only printed). */
+  readonly killedAt: number | undefined
 }
 
 describe('integration: crash (SIGKILL) and restart', function () {
@@ -73,33 +84,47 @@ describe('integration: crash (SIGKILL) and restart', function () {
     cleanup.push(async () => fs.rmSync(dir, { recursive: true, force: true }))
 
     const runs: Run[] = []
+    // On a failed wait, what the logs of the runs so far already show.
+    const explain = (current: { id: number; logFile: string }): string =>
+      [...runs.map((r) => ({ name: `run ${r.id}`, events: r.events })), { name: `run ${current.id}`, events: readEvents(current.logFile) }]
+        .flatMap(({ name, events }) => checkMember(name, events, PIPELINE.maxInFlight))
+        .slice(0, 20)
+        .join('\n')
     for (let id = 0; id <= KILLS; id++) {
       const logFile = path.join(dir, `run-${id}.jsonl`)
       const config: CrashConsumerConfig = { topic, groupId, runId: id, logFile, seed, ...PIPELINE }
       const child = startConsumer(config)
       cleanup.push(async () => void child.process.kill('SIGKILL'))
       let killedAfter: number | undefined
+      let killedAt: number | undefined
       if (id < KILLS) {
         killedAfter = randomInt(rnd, ...KILL_AFTER)
-        await waitFor(() => child.exited || countEnded(logFile) >= killedAfter!, `run ${id} to process ${killedAfter} records`, 120_000)
+        await explained(
+          waitFor(() => child.exited || countEnded(logFile) >= killedAfter!, `run ${id} to process ${killedAfter} records`, 120_000),
+          () => explain({ id, logFile }),
+        )
         if (child.exited) throw new Error(`run ${id} exited by itself (${child.describeExit()}):\n${tailOf(logFile, child)}`)
         child.process.kill('SIGKILL')
+        killedAt = Date.now()
         await child.exit
       } else {
         // The last run goes on until the group's commits reach the end offsets, then shuts down cleanly.
-        await waitFor(
-          async () => {
-            if (child.exited) throw new Error(`run ${id} exited by itself (${child.describeExit()}):\n${tailOf(logFile, child)}`)
-            return sameOffsets(await committedOffsets(admin, groupId, topic), ends)
-          },
-          'the last run to commit the end offsets',
-          120_000,
+        await explained(
+          waitFor(
+            async () => {
+              if (child.exited) throw new Error(`run ${id} exited by itself (${child.describeExit()}):\n${tailOf(logFile, child)}`)
+              return sameOffsets(await committedOffsets(admin, groupId, topic), ends)
+            },
+            'the last run to commit the end offsets',
+            120_000,
+          ),
+          () => explain({ id, logFile }),
         )
         child.process.kill('SIGTERM')
         await child.exit
         expect(child.describeExit(), `last run's exit:\n${tailOf(logFile, child)}`).to.equal('code 0')
       }
-      runs.push({ id, killedAfter, events: readEvents(logFile), committedAfter: await committedOffsets(admin, groupId, topic) })
+      runs.push({ id, killedAfter, killedAt, events: readEvents(logFile), committedAfter: await settledCommits(admin, groupId, topic) })
     }
 
     // Each run on its own: key order, in-flight budget, and every commit it asked for or sent.
@@ -139,6 +164,8 @@ describe('integration: crash (SIGKILL) and restart', function () {
       expect(belowCommit, `run ${run.id}: re-processed below the acknowledged commit`).to.deep.equal([])
 
       const inFlight = checkInFlight(`run ${run.id}`, run.events, PIPELINE.maxInFlight).atEnd
+      const sentAt = run.events[acked.sentAt]
+      const sentBeforeKill = sentAt?.t === 'w' && run.killedAt !== undefined ? `${run.killedAt - sentAt.ms} ms` : 'n/a'
       let finishedAfter = 0
       let finishedBehind = 0
       run.events.forEach((ev, i) => {
@@ -151,12 +178,89 @@ describe('integration: crash (SIGKILL) and restart', function () {
       console.log(
         `      run ${run.id}: killed after ${run.killedAfter} ended; re-processed ${reprocessed.length} <= ` +
         `in flight ${inFlight} (max ${PIPELINE.maxInFlight}) + finished after the last acked commit ${finishedAfter} ` +
-        `+ finished behind a running record ${finishedBehind}; acked ${fmt(acked.offsets)}, committed ${fmt(run.committedAfter)}`,
+        `(sent ${sentBeforeKill} before the kill; interval ${PIPELINE.interval} ms) + finished behind a running record ` +
+        `${finishedBehind}; acked ${fmt(acked.offsets)}, committed ${fmt(run.committedAfter)}`,
       )
     }
     console.log(`      ${totals.started} starts for ${totals.distinct.size} records over ${runs.length} runs`)
   })
+
+  // The in-process restart: the pipeline fails (here, the work of one record throws) and retry() subscribes
+  // to it again, so fromKafka opens a new session, with a new tracker, on the same consumer.
+  //
+  // Here the consumer is a fresh kafkajs consumer per session (see the next test for why): commitOffsets must
+  // finish records in, and commit from, the tracker of the new subscription. Finishing them in the first
+  // one's releases no budget and commits nothing: the new session stalls once maxInFlight records are out.
+  it('after an error, retry() resubscribes and the new subscription commits up to the end offsets', async function () {
+    this.timeout(120_000)
+    await retryReachesTheEnd((kafka, groupId) => new ConsumerPerSession(() => kafka.consumer(retryConsumerConfig(groupId))))
+  })
+
+  // The same with a plain kafkajs consumer: the source promises that a resubscription waits for the previous
+  // session to disconnect and then connects again, but a kafkajs 2.2.4 consumer cannot be used again once
+  // disconnected (its next request fails with KafkaJSConnectionClosedError), so the retry errors.
+  it('after an error, retry() resubscribes a source made on a plain kafkajs consumer', async function () {
+    this.timeout(120_000)
+    await retryReachesTheEnd((kafka, groupId) => kafka.consumer(retryConsumerConfig(groupId)))
+  })
+
+  async function retryReachesTheEnd(makeConsumer: (kafka: Kafka, groupId: string) => KafkaConsumerLike): Promise<void> {
+    const kafka = testKafka('crash-retry')
+    const admin: Admin = kafka.admin()
+    await admin.connect()
+    cleanup.push(() => admin.disconnect())
+    const producer: Producer = kafka.producer()
+    await producer.connect()
+    cleanup.push(() => producer.disconnect())
+    const topic = await createTopic('crash-retry', 2)
+    const groupId = uniqueName('crash-retry-group')
+    await produceKeyed(producer, topic, 600, { keys: 20, rnd: seededRandom(1), counters: new Map() })
+    const ends = await endOffsets(admin, topic)
+
+    const source = fromKafka(makeConsumer(kafka, groupId), { topics: [topic], fromBeginning: true, maxInFlight: 50 })
+    let failures = 0
+    const errors: unknown[] = []
+    const subscription = source
+      .pipe(
+        groupByKeyConcat<SourceRecord<Buffer | null, Buffer | null>, void, RecordKey>(
+          recordKey,
+          async (r) => {
+            if (failures === 0 && r.partition === 0 && Number(r.offset) >= 100) {
+              failures++
+              throw new Error(`work of ${r.partition}@${r.offset} failed`)
+            }
+            await sleep(1)
+          },
+          { concurrency: 8, skip: (r) => source.isStale(r) },
+        ),
+        orderedMerge(),
+        commitOffsets(source, { interval: 100 }),
+        retry({ count: 1 }),
+      )
+      .subscribe({ error: (error) => errors.push(error) })
+    cleanup.push(async () => {
+      subscription.unsubscribe()
+      await source.closed()
+    })
+    let committed = new Map<number, number>()
+    await explained(
+      waitFor(
+        async () => errors.length > 0 || sameOffsets((committed = await committedOffsets(admin, groupId, topic)), ends),
+        'commits to reach the end offsets',
+        60_000,
+      ),
+      () => `the source's tracker has ${source.tracker.inFlight} records in flight (maxInFlight 50); ` +
+        `committed ${fmt(committed)}, end offsets ${fmt(ends)}`,
+    )
+    expect(errors.map(String), 'errors after the retry').to.deep.equal([])
+    expect(failures).to.equal(1)
+    expect(asSortedPairs(committed)).to.deep.equal(asSortedPairs(ends))
+  }
 })
+
+function retryConsumerConfig(groupId: string): ConsumerConfig {
+  return { groupId, sessionTimeout: 6_000, heartbeatInterval: 300, maxWaitTimeInMs: 200 }
+}
 
 interface Child {
   readonly process: ChildProcess
@@ -191,6 +295,20 @@ function startConsumer(config: CrashConsumerConfig): Child {
       return state.stderr
     },
     describeExit: () => (state.signal !== null ? `signal ${state.signal}` : `code ${state.code}`),
+  }
+}
+
+/**
+ * The group's committed offsets once they stopped changing: a commit the killed process sent just before it
+ * died may still be applied by the broker a moment after the process is gone.
+ */
+async function settledCommits(admin: Admin, groupId: string, topic: string): Promise<Map<number, number>> {
+  let last = await committedOffsets(admin, groupId, topic)
+  for (;;) {
+    await sleep(250)
+    const now = await committedOffsets(admin, groupId, topic)
+    if (sameOffsets(now, last)) return now
+    last = now
   }
 }
 

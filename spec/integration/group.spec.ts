@@ -16,17 +16,17 @@ import type { Admin, Producer } from 'kafkajs'
 import { createTopic, testKafka, uniqueName } from './broker-hooks'
 import { checkMember, missingOffsets } from './fixtures/group-checks'
 import {
-  asSortedPairs, committedOffsets, endOffsets, produceKeyed, randomInt, sameOffsets, seededRandom, sleep, testSeed,
-  waitFor, type Random,
+  asSortedPairs, committedOffsets, endOffsets, explained, produceKeyed, randomInt, sameOffsets, seededRandom, sleep,
+  testSeed, waitFor, type Random,
 } from './fixtures/group-harness'
 import { GroupMember, mergedEvents, settled, type MemberSettings } from './fixtures/group-members'
 
 const PARTITIONS = 6
 const KEYS = 30
 /** Records each live member must finish after a membership change before the next change. */
-const PROGRESS = 100
+const PROGRESS = 150
 /** Membership changes after the first two members joined. */
-const CHANGES = 7
+const CHANGES = 9
 
 describe('integration: a consumer group whose members join and leave while records flow', function () {
   const cleanup: Array<() => Promise<void>> = []
@@ -78,14 +78,20 @@ describe('integration: a consumer group whose members join and leave while recor
       return member
     }
     const steps: string[] = []
+    // On a failed wait, what the members' logs already show.
+    const explain = (): string =>
+      members.flatMap((m) => checkMember(m.name, m.events, settings.maxInFlight)).slice(0, 20).join('\n')
     // After a change: the group settles on its new membership and every live member makes progress.
     const settleAndProgress = async (what: string): Promise<void> => {
       const live = members.filter((m) => m.live)
       const before = new Map(live.map((m) => [m, m.ended]))
-      await waitFor(
-        () => settled(members, PARTITIONS) && live.every((m) => m.ended >= before.get(m)! + PROGRESS),
-        `the group to settle and progress after: ${what}`,
-        120_000,
+      await explained(
+        waitFor(
+          () => settled(members, PARTITIONS) && live.every((m) => m.ended >= before.get(m)! + PROGRESS),
+          `the group to settle and progress after: ${what}`,
+          120_000,
+        ),
+        explain,
       )
       steps.push(`${what} -> ${live.map((m) => `${m.name}[${m.owned.join(',')}]`).join(' ')}`)
     }
@@ -116,10 +122,13 @@ describe('integration: a consumer group whose members join and leave while recor
     production.stop = true
     await produced
     const ends = await endOffsets(admin, topic)
-    await waitFor(
-      async () => sameOffsets(await committedOffsets(admin, settings.groupId, topic), ends),
-      'the group to commit the end offsets',
-      120_000,
+    await explained(
+      waitFor(
+        async () => sameOffsets(await committedOffsets(admin, settings.groupId, topic), ends),
+        'the group to commit the end offsets',
+        120_000,
+      ),
+      explain,
     )
     // Everyone leaves, one at a time in a random order: each leave is one more rebalance for the others.
     const stayers = members.filter((m) => m.live)
