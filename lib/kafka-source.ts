@@ -35,6 +35,11 @@ export interface FromKafkaOptions<K, V> {
   valueDecoder?: Decoder<V>
   /** kafkajs `partitionsConsumedConcurrently`: batches of this many partitions are handed over at once. Default 1. */
   partitionsConsumedConcurrently?: number
+  /**
+   * While a batch waits for in-flight budget, `heartbeat()` is called this often, in ms (kafkajs only sends
+   * one once its own `heartbeatInterval` passed, so this just needs to be well under it). Default 500.
+   */
+  heartbeatInterval?: number
 }
 
 /** What the source emits: a decoded record, or one whose key or value failed to decode. */
@@ -89,10 +94,13 @@ const consumersInUse = new WeakMap<KafkaConsumerLike, { closing: Promise<void> |
  *   may be committed is the tracker's watermark, past *finished* records only. Offsets the fetch skipped
  *   (compaction, transaction markers) are fed to `tracker.advance`, so a fully processed partition ends
  *   with zero lag.
- * - **Back-pressure.** At most `maxInFlight` records delivered and unfinished: inside `eachBatch` delivery
- *   stops when the budget is used (only delivered records are resolved, the rest is fetched again later),
- *   every owned partition is paused, and fetching resumes once in-flight records fall to `resumeBelow`.
- *   `eachBatch` never waits, so heartbeats go on.
+ * - **Back-pressure.** At most `maxInFlight` records delivered and unfinished. When the budget is used up
+ *   inside `eachBatch`, every owned partition is paused and the batch waits, calling `heartbeat()` every
+ *   `heartbeatInterval` so the member stays in the group, until finished records bring the count down to
+ *   `resumeBelow`; then fetching resumes and the batch goes on (waiting there resumes at once, where
+ *   kafkajs would only look at paused partitions again after `maxWaitTimeInMs`). A heartbeat that finds
+ *   the group rebalancing ends the wait (kafkajs then rejoins); stopping ends it too. Only delivered
+ *   records are resolved: what a batch did not deliver is fetched again.
  * - **Rebalances** (kafkajs is eager: every rejoin revokes everything and re-reads from the committed
  *   offsets). On `REBALANCING`, finished work is committed while the old generation still accepts it (best
  *   effort: it is sent at once, and dropped if the group already moved on), then every partition is
@@ -142,11 +150,13 @@ interface Settings<K, V> {
   keyDecoder: Decoder<K> | undefined
   valueDecoder: Decoder<V> | undefined
   partitionsConsumedConcurrently: number | undefined
+  heartbeatInterval: number
 }
 
 function checkOptions<K, V>(options: FromKafkaOptions<K, V>): Settings<K, V> {
   if (options === null || typeof options !== 'object') throw new TypeError('fromKafka: options are required')
   const { topics, fromBeginning = false, maxInFlight = 10_000, keyDecoder, valueDecoder, partitionsConsumedConcurrently } = options
+  const { heartbeatInterval = 500 } = options
   if (!Array.isArray(topics) || topics.length === 0 || !topics.every((t) => (typeof t === 'string' && t !== '') || t instanceof RegExp)) {
     throw new TypeError('fromKafka: topics must be a non-empty array of topic names or RegExps')
   }
@@ -163,6 +173,9 @@ function checkOptions<K, V>(options: FromKafkaOptions<K, V>): Settings<K, V> {
   if (partitionsConsumedConcurrently !== undefined && (!Number.isInteger(partitionsConsumedConcurrently) || partitionsConsumedConcurrently < 1)) {
     throw new TypeError('fromKafka: partitionsConsumedConcurrently must be an integer >= 1')
   }
+  if (typeof heartbeatInterval !== 'number' || !(heartbeatInterval > 0 && heartbeatInterval < 2 ** 31)) {
+    throw new TypeError('fromKafka: heartbeatInterval must be a number of ms > 0')
+  }
   return {
     topics: [...topics],
     fromBeginning: fromBeginning === true,
@@ -172,6 +185,7 @@ function checkOptions<K, V>(options: FromKafkaOptions<K, V>): Settings<K, V> {
     keyDecoder: keyDecoder === (bufferDecoder as unknown) ? undefined : keyDecoder,
     valueDecoder: valueDecoder === (bufferDecoder as unknown) ? undefined : valueDecoder,
     partitionsConsumedConcurrently,
+    heartbeatInterval,
   }
 }
 
@@ -262,6 +276,8 @@ class Session<K, V> {
   readonly #removers: (() => void)[] = []
   #starting: Promise<void> = Promise.resolve()
   #closing = false
+  // Batches waiting inside eachBatch for the in-flight budget.
+  #waiters: (() => void)[] = []
 
   constructor(
     readonly consumer: KafkaConsumerLike,
@@ -307,9 +323,18 @@ class Session<K, V> {
     return sent
   }
 
-  /** The tracker released budget: resume fetching once below the low-water mark. */
+  /** The tracker released budget: resume fetching (and waiting batches) once at the low-water mark. */
   released(inFlight: number): void {
-    if (inFlight <= this.settings.resumeBelow && !this.#closing) this.#gate.resume()
+    if (inFlight <= this.settings.resumeBelow && !this.#closing && this.#gate.paused) {
+      this.#gate.resume()
+      this.#wake()
+    }
+  }
+
+  #wake(): void {
+    const waiters = this.#waiters
+    this.#waiters = []
+    for (const wake of waiters) wake()
   }
 
   /** Stops delivering, commits what is finished, then stops and disconnects the consumer. */
@@ -325,6 +350,7 @@ class Session<K, V> {
 
   async #close(): Promise<void> {
     this.#closing = true
+    this.#wake() // a batch waiting for budget returns, so that kafkajs can stop
     const errors: unknown[] = []
     await this.#starting.catch(() => undefined)
     try {
@@ -409,38 +435,76 @@ class Session<K, V> {
     this.tracker.revokeAll()
   }
 
-  async #eachBatch({ batch, resolveOffset, isRunning, isStale }: EachBatchPayloadLike): Promise<void> {
+  async #eachBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayloadLike): Promise<void> {
     const { subscriber, tracker, settings } = this
     if (this.#closing || subscriber.closed) return
     const { topic, partition, messages } = batch
     const lane = this.epochs.lane(topic, partition)
+    const stop = (): boolean =>
+      this.#closing || subscriber.closed || !isRunning() || isStale() || this.epochs.epochOf(topic, partition) !== lane.epoch
     let last: string | undefined
     let delivered = 0
+    let kafkaError: { error: unknown } | undefined
     try {
-      for (const message of messages) {
+      while (delivered < messages.length && !stop()) {
         if (tracker.inFlight >= settings.maxInFlight) {
-          // Budget used: the rest of this batch is not resolved, so it is fetched again after resume().
+          // Budget used: pause every partition (no other fetch), and wait here, heartbeating, until finished
+          // records bring the budget back to resumeBelow. Waiting here rather than returning resumes at once:
+          // kafkajs only looks at paused partitions again after sleeping maxWaitTimeInMs.
           this.#gate.pause()
-          break
+          if (last !== undefined) resolveOffset(last)
+          kafkaError = await this.#budget(heartbeat, stop)
+          if (kafkaError !== undefined) break
+          continue
         }
-        if (this.#closing || subscriber.closed || !isRunning() || isStale()) break
+        const message = messages[delivered]!
         const record = this.#record(lane, message)
         tracker.deliver(record)
         delivered++
         last = message.offset
         subscriber.next(record)
       }
-      if (last === undefined) return
-      resolveOffset(last)
-      if (delivered === messages.length) {
-        // The fetch covered offsets past the last message (control records, compaction): so may the commit.
-        tracker.advance(topic, partition, lane.epoch, nextOffset(batch.lastOffset()))
+      // A rejoin while this batch waited gave the partition a new epoch and kafkajs a new fetch position,
+      // which a stale resolve must not move.
+      if (this.epochs.epochOf(topic, partition) === lane.epoch) {
+        // Only what was delivered: the rest of the batch is fetched again.
+        if (last !== undefined) resolveOffset(last)
+        if (delivered === messages.length) {
+          // The fetch covered offsets past the last message (control records, compaction): so may the commit.
+          tracker.advance(topic, partition, lane.epoch, nextOffset(batch.lastOffset()))
+        }
       }
     } catch (error) {
-      // Never throw into kafkajs (it would commit, crash and restart): the stream errors instead.
+      // Our own failure: never thrown into kafkajs (it would restart the consumer); the stream errors instead.
       this.#fail(error)
     }
+    // kafkajs's own (a heartbeat that found the group rebalancing): thrown, so that kafkajs rejoins.
+    if (kafkaError !== undefined) throw kafkaError.error
   }
+
+  /**
+   * Waits until the budget is back (the gate resumed), heartbeating meanwhile so the member stays in the
+   * group. Returns the heartbeat's error when it failed (the group is rebalancing), else undefined.
+   */
+  async #budget(heartbeat: () => Promise<void>, stop: () => boolean): Promise<{ error: unknown } | undefined> {
+    while (this.#gate.paused && !stop()) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(wake, this.settings.heartbeatInterval)
+        function wake(): void {
+          clearTimeout(timer)
+          resolve()
+        }
+        this.#waiters.push(wake)
+      })
+      try {
+        await heartbeat()
+      } catch (error) {
+        return { error }
+      }
+    }
+    return undefined
+  }
+
 
   #record(lane: OwnedPartition, message: KafkaMessageLike): SourceRecord<K, V> {
     const { topic, partition, epoch } = lane

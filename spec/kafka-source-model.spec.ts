@@ -59,7 +59,7 @@ const scenarioArb: fc.Arbitrary<Scenario> = fc
 
 async function runScenario({ logs, maxInFlight, resumeBelow, ops }: Scenario): Promise<void> {
   const fake = new FakeConsumer({ t: [logs[0], logs[1]] })
-  const source = fromKafka(fake, { topics: ['t'], fromBeginning: true, maxInFlight, resumeBelow })
+  const source = fromKafka(fake, { topics: ['t'], fromBeginning: true, maxInFlight, resumeBelow, heartbeatInterval: 1 })
   const records = logs.map((log) => log.filter((e) => e.control !== true).map((e) => e.offset))
   const finished = [new Set<number>(), new Set<number>()]
   const pending: SourceRecord<Buffer | null, Buffer | null>[] = []
@@ -76,6 +76,8 @@ async function runScenario({ logs, maxInFlight, resumeBelow, ops }: Scenario): P
       if (unfinished.length > 0) problems.push(`commit ${partition}@${c} passes unfinished ${unfinished.join(',')}`)
       // Ownership: only partitions this member owns when the commit is sent.
       if (!fake.owns('t', partition)) problems.push(`commit ${partition}@${c} of a partition not owned`)
+      // Never backwards: beyond what the broker holds (a new epoch starts reading at the committed offset).
+      if (c <= (fake.committed.get(`t\u0000${partition}`) ?? -1)) problems.push(`commit ${partition}@${c} not beyond the committed offset`)
       // Progress: strictly increasing per partition within a generation.
       const id = `${generation}/${partition}`
       if ((lastCommit.get(id) ?? -1) >= c) problems.push(`commit ${partition}@${c} not beyond ${lastCommit.get(id)}`)
@@ -107,14 +109,41 @@ async function runScenario({ logs, maxInFlight, resumeBelow, ops }: Scenario): P
     source.tracker.finish(r!)
   }
   let snapshot: TrackedCommitOffset[] = []
+  // Like kafkajs with one broker: one fetch at a time, and its eachBatch may wait for budget meanwhile.
+  let fetching: Promise<void> | undefined
+  const rebalancing = Object.assign(new Error('The group is rebalancing'), { type: 'REBALANCE_IN_PROGRESS' })
+  const fetch = async (partition: number, max: number): Promise<void> => {
+    if (fetching !== undefined) return
+    fetching = fake.fetch('t', partition, max).then(
+      () => undefined,
+      (e) => void (e !== rebalancing && problems.push(`eachBatch threw ${String(e)}`)),
+    )
+    const mine = fetching
+    void mine.then(() => {
+      if (fetching === mine) fetching = undefined
+    })
+    await flush()
+  }
+  // kafkajs notices a rebalance with a heartbeat: a waiting batch throws, then the member rejoins.
+  const rejoin = async (partitions: number[]): Promise<void> => {
+    if (fetching !== undefined) {
+      fake.heartbeatError = rebalancing
+      await fetching
+      fake.heartbeatError = undefined
+    }
+    fake.join({ t: partitions })
+    generation++
+    await flush()
+  }
 
   for (const op of ops) {
     switch (op.kind) {
       case 'fetch':
-        await fake.fetch('t', op.partition, op.max)
+        await fetch(op.partition, op.max)
         break
       case 'finish':
         if (pending.length > 0) finishOne(op.pick % pending.length)
+        await flush()
         break
       case 'commit':
         await lastValueFrom(source.commit(source.tracker.committable()))
@@ -126,22 +155,20 @@ async function runScenario({ logs, maxInFlight, resumeBelow, ops }: Scenario): P
         await lastValueFrom(source.commit(snapshot))
         break
       case 'rebalance':
-        fake.join({ t: op.partitions })
-        generation++
-        await flush()
+        await rejoin(op.partitions)
         break
     }
     expect(problems).to.deep.equal([])
   }
 
   // Drain: own everything, fetch and finish until the logs are consumed, then the final commit.
-  fake.join({ t: [0, 1] })
-  generation++
-  await flush()
-  for (let round = 0; round < 100; round++) {
+  await rejoin([0, 1])
+  for (let round = 0; round < 200; round++) {
     while (pending.length > 0) finishOne(0)
-    const got = (await fake.fetch('t', 0, 5)) + (await fake.fetch('t', 1, 5))
-    if (got === 0 && pending.length === 0 && [0, 1].every((p) => fake.position('t', p) >= fake.endOffset('t', p))) break
+    await flush()
+    if (fetching !== undefined) continue
+    if (pending.length === 0 && [0, 1].every((p) => fake.position('t', p) >= fake.endOffset('t', p))) break
+    await fetch(round % 2, 5)
   }
   sub.unsubscribe()
   await source.closed()

@@ -110,23 +110,53 @@ describe('fromKafka (fake consumer)', () => {
     await source.closed()
   })
 
-  it('stops delivering at maxInFlight, resolves only what it delivered, pauses, and resumes at resumeBelow', async () => {
+  it('at maxInFlight pauses every partition and waits in eachBatch, heartbeating, until resumeBelow', async () => {
     const fake = new FakeConsumer({ t: [seqLog(10), seqLog(4)] })
     const source = fromKafka(fake, { topics: ['t'], fromBeginning: true, maxInFlight: 3, resumeBelow: 1 })
     const { got, sub } = await open(source)
-    expect(await fake.fetch('t', 0, 10)).to.equal(10)
+    let returned = false
+    const fetching = fake.fetch('t', 0, 10).then(() => (returned = true))
+    await settle()
     expect(got.map((r) => r.offset)).to.deep.equal(['0', '1', '2'])
-    expect(fake.position('t', 0)).to.equal(3) // the rest is fetched again later
+    expect(returned).to.equal(false)
+    expect(fake.position('t', 0)).to.equal(3) // what was delivered is resolved before waiting
     expect(fake.isPaused('t', 0) && fake.isPaused('t', 1)).to.equal(true)
     expect(await fake.fetch('t', 1, 10)).to.equal(0) // paused: not fetched
     source.tracker.finish(got[1]!)
-    expect(fake.isPaused('t', 0)).to.equal(true) // 2 in flight, resume at 1
+    await settle()
+    expect(got).to.have.length(3) // 2 in flight: not yet at resumeBelow
     source.tracker.finish(got[0]!)
-    expect(fake.isPaused('t', 0) || fake.isPaused('t', 1)).to.equal(false)
-    await fake.fetch('t', 0, 10)
-    expect(got.map((r) => r.offset)).to.deep.equal(['0', '1', '2', '3', '4'])
+    await settle()
+    expect(got.map((r) => r.offset)).to.deep.equal(['0', '1', '2', '3', '4']) // resumed: the batch went on
     expect(source.tracker.inFlight).to.equal(3)
+    await new Promise((resolve) => setTimeout(resolve, 600))
+    expect(fake.heartbeats).to.be.greaterThan(0) // still waiting, and heartbeating
+    sub.unsubscribe() // stopping ends the wait
+    await fetching
+    await source.closed()
+    expect(fake.position('t', 0)).to.equal(5)
+  })
+
+  it('a heartbeat that finds the group rebalancing ends the wait and is thrown to kafkajs', async () => {
+    const fake = new FakeConsumer({ t: [seqLog(6)] })
+    const source = fromKafka(fake, { topics: ['t'], fromBeginning: true, maxInFlight: 2 })
+    const { got, errors, sub } = await open(source)
+    const rebalancing = Object.assign(new Error('The group is rebalancing'), { type: 'REBALANCE_IN_PROGRESS' })
+    fake.heartbeatError = rebalancing
+    let thrown: unknown
+    await fake.fetch('t', 0, 6).catch((e) => (thrown = e))
+    expect(thrown).to.equal(rebalancing)
+    expect(errors).to.deep.equal([])
+    expect(got.map((r) => r.offset)).to.deep.equal(['0', '1'])
+    fake.heartbeatError = undefined
+    fake.join({ t: [0] })
+    expect(source.isStale(got[0]!)).to.equal(true)
+    for (const r of got) source.tracker.finish(r)
+    const fetching = fake.fetch('t', 0, 6)
+    await settle()
+    expect(got.map((r) => r.offset)).to.deep.equal(['0', '1', '0', '1']) // nothing was committed: read again
     sub.unsubscribe()
+    await fetching
     await source.closed()
   })
 
@@ -265,16 +295,20 @@ describe('fromKafka (fake consumer)', () => {
     const fake = new FakeConsumer({ t: [seqLog(4), seqLog(4)] })
     const source = fromKafka(fake, { topics: ['t'], fromBeginning: true, maxInFlight: 2 })
     const { got, errors, sub } = await open(source)
-    await fake.fetch('t', 0, 4)
+    const waiting = fake.fetch('t', 0, 4)
+    await settle()
     expect(fake.isPaused('t', 1)).to.equal(true)
     await fake.crash(Object.assign(new Error('network'), { retriable: true }), true)
+    await waiting // not running any more: the wait ended
     expect(errors).to.deep.equal([])
     expect(fake.isPaused('t', 0) && fake.isPaused('t', 1)).to.equal(true) // paused again after the restart
     for (const r of got) source.tracker.finish(r)
     expect(fake.isPaused('t', 0) || fake.isPaused('t', 1)).to.equal(false)
-    await fake.fetch('t', 0, 4)
+    const again = fake.fetch('t', 0, 4)
+    await settle()
     expect(got.map((r) => r.offset)).to.deep.equal(['0', '1', '0', '1']) // nothing was committed
     sub.unsubscribe()
+    await again
     await source.closed()
   })
 
