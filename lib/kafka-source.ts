@@ -452,7 +452,6 @@ class Session<K, V> {
           // records bring the budget back to resumeBelow. Waiting here rather than returning resumes at once:
           // kafkajs only looks at paused partitions again after sleeping maxWaitTimeInMs.
           this.#gate.pause()
-          if (last !== undefined) resolveOffset(last)
           kafkaError = await this.#budget(heartbeat, stop)
           if (kafkaError !== undefined) break
           continue
