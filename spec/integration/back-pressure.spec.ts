@@ -1,0 +1,137 @@
+// Integration test 2: back-pressure on a real broker. With a small `maxInFlight`, the records delivered and
+// not finished never exceed it (fetching pauses, then resumes) and the run still completes with zero lag;
+// and while fetching is paused behind a record slower than the session timeout, heartbeats keep the member
+// in the group (no rebalance). No assertion is on a duration.
+import { expect } from 'chai'
+import type { Admin, Consumer, Producer } from 'kafkajs'
+import { tap } from 'rxjs'
+import { fromKafka, type SourceRecord } from '../../lib/kafka-source'
+import { recordKey } from '../../lib/record-key'
+import { commitOffsets } from '../../operators/commit-offsets'
+import { groupByKeyConcat } from '../../operators/group-by-key-concat'
+import { orderedMerge } from '../../operators/ordered-merge'
+import { createTopic, testKafka, uniqueName } from './broker-hooks'
+import {
+  CommitAudit, committedOffsetsOf, endOffsetsOf, KeyOrderCheck, pairs, produceKeyedSequence, sequenceOf, sleep, until,
+} from './fixtures/source-harness'
+
+type Rec = SourceRecord<Buffer | null, Buffer | null>
+
+/** Runs the full pipeline until every record is processed; returns what it observed. */
+async function runPipeline(
+  consumer: Consumer,
+  topic: string,
+  total: number,
+  options: { maxInFlight: number; concurrency: number; work: (r: Rec) => Promise<void> },
+): Promise<{ maxSeen: number; timesFull: number; order: KeyOrderCheck; audit: CommitAudit }> {
+  const audit = new CommitAudit()
+  const order = new KeyOrderCheck()
+  const source = fromKafka(audit.wrap(consumer), { topics: [topic], fromBeginning: true, maxInFlight: options.maxInFlight })
+  // Counted outside the library too: delivered by the source minus handed to commitOffsets (which finishes).
+  let inFlight = 0
+  let maxSeen = 0
+  let timesFull = 0
+  let processed = 0
+  let failure: unknown
+  const observe = (): void => {
+    const n = Math.max(inFlight, source.tracker.inFlight)
+    if (n > maxSeen) maxSeen = n
+  }
+  const subscription = source
+    .pipe(
+      tap(() => {
+        inFlight++
+        observe()
+        if (inFlight === options.maxInFlight) timesFull++
+      }),
+      groupByKeyConcat(
+        recordKey,
+        async (r: Rec) => {
+          const { key, n } = sequenceOf(r.value as Buffer)
+          order.started(key, n)
+          await options.work(r)
+          order.finished(key, n)
+          audit.finished(r.partition, Number(r.offset))
+        },
+        { concurrency: options.concurrency, skip: (r) => source.isStale(r) },
+      ),
+      orderedMerge(),
+      tap(() => {
+        observe()
+        inFlight--
+        processed++
+      }),
+      commitOffsets(source, { interval: 100 }),
+    )
+    .subscribe({ error: (e) => (failure = e) })
+  try {
+    await until(() => failure !== undefined || (processed >= total && source.tracker.inFlight === 0), 'every record processed')
+  } finally {
+    subscription.unsubscribe()
+    await source.closed()
+  }
+  expect(failure).to.equal(undefined)
+  return { maxSeen, timesFull, order, audit }
+}
+
+describe('integration: back-pressure', function () {
+  let admin: Admin
+  let producer: Producer
+
+  before(async () => {
+    const kafka = testKafka('back-pressure-setup')
+    admin = kafka.admin()
+    producer = kafka.producer()
+    await Promise.all([admin.connect(), producer.connect()])
+  })
+  after(async () => {
+    await Promise.all([admin?.disconnect(), producer?.disconnect()])
+  })
+
+  it('never has more than maxInFlight records in flight, and completes with zero lag', async function () {
+    this.timeout(180_000)
+    const total = 5_000
+    const topic = await createTopic('back-pressure', 4)
+    const perKey = await produceKeyedSequence(producer, topic, { count: total, keys: 50 })
+    const groupId = uniqueName('back-pressure-group')
+    const consumer = testKafka('back-pressure').consumer({ groupId, maxWaitTimeInMs: 250 })
+    const { maxSeen, timesFull, order, audit } = await runPipeline(consumer, topic, total, {
+      maxInFlight: 50,
+      concurrency: 16,
+      work: () => sleep(Math.floor(Math.random() * 4)),
+    })
+    expect(maxSeen).to.be.at.most(50)
+    expect(timesFull, 'the budget was used up at least once (fetching paused)').to.be.greaterThan(0)
+    expect(order.violations).to.deep.equal([])
+    expect(audit.violations).to.deep.equal([])
+    expect(order.finishedPerKey()).to.deep.equal(perKey)
+    expect(pairs(await committedOffsetsOf(admin, groupId, topic))).to.deep.equal(pairs(await endOffsetsOf(admin, topic)))
+  })
+
+  it('keeps heartbeating while paused behind a record slower than the session timeout (no rebalance)', async function () {
+    this.timeout(120_000)
+    const total = 300
+    const topic = await createTopic('back-pressure-slow', 1)
+    await produceKeyedSequence(producer, topic, { count: total, keys: 20 })
+    const groupId = uniqueName('back-pressure-slow-group')
+    const sessionTimeout = 3_000
+    const consumer = testKafka('back-pressure-slow').consumer({ groupId, sessionTimeout, heartbeatInterval: 500, maxWaitTimeInMs: 250 })
+    const joins: number[] = []
+    let rebalances = 0
+    consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => joins.push(payload.memberAssignment[topic]?.length ?? 0))
+    consumer.on(consumer.events.REBALANCING, () => rebalances++)
+    const { maxSeen, timesFull, order } = await runPipeline(consumer, topic, total, {
+      maxInFlight: 10,
+      concurrency: 4,
+      // Offset 0 outlives the session timeout; everything behind it in the partition waits in orderedMerge,
+      // so the budget fills up and fetching stays paused until it finishes.
+      work: (r) => sleep(r.offset === '0' ? sessionTimeout + 2_000 : Math.floor(Math.random() * 3)),
+    })
+    expect(timesFull).to.be.greaterThan(0)
+    expect(maxSeen).to.be.at.most(10)
+    expect(order.violations).to.deep.equal([])
+    expect(rebalances).to.equal(0)
+    expect(joins).to.deep.equal([1])
+    expect(pairs(await committedOffsetsOf(admin, groupId, topic))).to.deep.equal([[0, total]])
+  })
+})
