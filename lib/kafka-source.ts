@@ -88,7 +88,9 @@ const consumersInUse = new WeakMap<KafkaConsumerLike, { closing: Promise<void> |
  * partition, offset, and the `seq`/`epoch` the tracker needs). Nothing is committed here but through
  * `commit` (usually called by `commitOffsets`). Unsubscribing (or an error) stops delivering, waits for a
  * commit in flight, commits what is finished, and only then stops and disconnects the consumer (kafkajs
- * drops commits once stopped). One subscription at a time per consumer.
+ * drops commits once stopped). One subscription at a time per consumer. A kafkajs consumer cannot connect
+ * again once disconnected: to subscribe more than once (`retry`, `repeat`), pass a factory that makes a
+ * new consumer for each subscription.
  *
  * - **Two cursors.** kafkajs's fetch position is moved (`resolveOffset`) as records are *delivered*; what
  *   may be committed is the tracker's watermark, past *finished* records only. Offsets the fetch skipped
@@ -130,15 +132,19 @@ const consumersInUse = new WeakMap<KafkaConsumerLike, { closing: Promise<void> |
  * ).subscribe()
  * ```
  *
- * @param consumer A kafkajs `Consumer` (not connected, not running: the source drives its whole life).
+ * @param consumer A kafkajs `Consumer` (not connected, not running: the source drives its whole life), or
+ *   a function making one, called at every subscription.
  * @param options Topics, budget, decoders; see {@link FromKafkaOptions}.
  * @returns A cold {@link KafkaSource}.
  * @throws {TypeError} At call time, for invalid options.
  */
 export function fromKafka<K = Buffer | null, V = Buffer | null>(
-  consumer: KafkaConsumerLike,
+  consumer: KafkaConsumerLike | (() => KafkaConsumerLike),
   options: FromKafkaOptions<K, V>,
 ): KafkaSource<K, V> {
+  if (typeof consumer !== 'function' && (consumer === null || typeof consumer !== 'object')) {
+    throw new TypeError('fromKafka: consumer must be a kafkajs Consumer or a function making one')
+  }
   return new KafkaSourceObservable<K, V>(consumer, checkOptions(options))
 }
 
@@ -190,7 +196,7 @@ function checkOptions<K, V>(options: FromKafkaOptions<K, V>): Settings<K, V> {
 }
 
 class KafkaSourceObservable<K, V> extends Observable<SourceRecord<K, V>> implements KafkaSource<K, V> {
-  readonly #consumer: KafkaConsumerLike
+  readonly #consumer: KafkaConsumerLike | (() => KafkaConsumerLike)
   readonly #settings: Settings<K, V>
   // One for the source's life, so epochs only grow: a straggler of an old subscription is never current.
   readonly #epochs = new PartitionEpochs()
@@ -201,7 +207,7 @@ class KafkaSourceObservable<K, V> extends Observable<SourceRecord<K, V>> impleme
   #committer: Session<K, V> | undefined
   #closed: Promise<void> = Promise.resolve()
 
-  constructor(consumer: KafkaConsumerLike, settings: Settings<K, V>) {
+  constructor(consumer: KafkaConsumerLike | (() => KafkaConsumerLike), settings: Settings<K, V>) {
     let open: (subscriber: Subscriber<SourceRecord<K, V>>) => () => void = () => () => undefined
     super((subscriber) => open(subscriber))
     open = (subscriber) => this.#open(subscriber)
@@ -236,7 +242,13 @@ class KafkaSourceObservable<K, V> extends Observable<SourceRecord<K, V>> impleme
   }
 
   #open(subscriber: Subscriber<SourceRecord<K, V>>): () => void {
-    const consumer = this.#consumer
+    let consumer: KafkaConsumerLike
+    try {
+      consumer = typeof this.#consumer === 'function' ? this.#consumer() : this.#consumer
+    } catch (error) {
+      subscriber.error(error)
+      return () => undefined
+    }
     const use = consumersInUse.get(consumer)
     if (use !== undefined && use.closing === undefined) {
       subscriber.error(

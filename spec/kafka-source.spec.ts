@@ -248,6 +248,24 @@ describe('fromKafka (fake consumer)', () => {
     await source.closed()
   })
 
+  it('with a consumer factory, makes a new consumer for each subscription', async () => {
+    const made: FakeConsumer[] = []
+    const source = fromKafka(() => {
+      made.push(new FakeConsumer({ t: [seqLog(3)] }))
+      return made[made.length - 1]!
+    }, { topics: ['t'], fromBeginning: true })
+    const first = await open(source)
+    first.sub.unsubscribe()
+    const second = await open(source)
+    expect(made).to.have.length(2)
+    expect(made[0]!.calls.slice(-2)).to.deep.equal(['disconnect', 'stop'])
+    expect(made[1]!.running).to.equal(true)
+    second.sub.unsubscribe()
+    await source.closed()
+    const failing = await open(fromKafka(() => { throw new Error('no consumer') }, { topics: ['t'] }))
+    expect(String(failing.errors[0])).to.match(/no consumer/)
+  })
+
   it('on REBALANCING commits finished work of the old generation, then nothing of it any more', async () => {
     const fake = new FakeConsumer({ t: [seqLog(6), seqLog(2)] })
     const source = fromKafka(fake, { topics: ['t'], fromBeginning: true })
