@@ -1,5 +1,6 @@
+import { spawnSync } from 'node:child_process'
 import { performance } from 'node:perf_hooks'
-import { Observable } from 'rxjs'
+import type { Observable } from 'rxjs'
 
 /** Forces a full GC when node runs with --expose-gc (the dispatcher re-execs node with it); else a no-op. */
 export function collectGarbage(): void {
@@ -10,19 +11,19 @@ export function collectGarbage(): void {
   }
 }
 
-/** Peak memory seen while a case ran, in bytes. */
+/** Peak memory seen during a run, in bytes. */
 export interface MemoryPeak {
   rss: number
   heapUsed: number
 }
 
 /**
- * Samples memory from two places: from the source every `every` items (a synchronous run blocks the event
- * loop, so a timer would never fire during it) and from a 10 ms interval (for the asynchronous tail).
+ * Samples memory from two places: the source calls `sample()` every 16384 records (a synchronous run
+ * blocks the event loop, so no timer could fire during it) and a 10 ms interval covers asynchronous work.
  */
 export class MemorySampler {
   readonly peak: MemoryPeak = { rss: 0, heapUsed: 0 }
-  private timer: NodeJS.Timeout | undefined
+  #timer: NodeJS.Timeout | undefined
 
   sample(): void {
     const m = process.memoryUsage()
@@ -32,12 +33,12 @@ export class MemorySampler {
 
   start(): void {
     this.sample()
-    this.timer = setInterval(() => this.sample(), 10)
+    this.#timer = setInterval(() => this.sample(), 10)
   }
 
   stop(): void {
-    if (this.timer !== undefined) clearInterval(this.timer)
-    this.timer = undefined
+    clearInterval(this.#timer)
+    this.#timer = undefined
     this.sample()
   }
 }
@@ -46,15 +47,6 @@ export class MemorySampler {
 export interface Timing {
   ms: number
   emitted: number
-}
-
-/** What a memory run measured, in bytes. */
-export interface Memory extends Timing {
-  peak: MemoryPeak
-  /** heapUsed before the run and after it, both right after a forced GC: a leak shows as after >> before. */
-  heapBefore: number
-  heapAfterGc: number
-  rssAfterGc: number
 }
 
 /**
@@ -80,21 +72,20 @@ export async function timeRun(observable: Observable<unknown>, timeoutMs = 300_0
 }
 
 /**
- * A run for memory figures: forced GC before (so the peak is this case's, not the garbage of the one
- * before) and after (what the case left behind), peak sampled in between. Kept apart from the timed runs
- * because a forced GC deoptimizes code that embedded objects of the previous run (V8 "weak objects"),
- * which would charge a re-optimization to every timed run and most to the short ones.
+ * Runs `args` in a fresh node process (same node flags as this one) and returns the JSON object it prints
+ * as its last line of stdout. Each measurement gets its own process, as JMH forks: no case inherits another
+ * case's garbage, heap size or JIT state, so interleaving cases cannot bias them.
  */
-export async function memoryRun(build: (sampler: MemorySampler) => Observable<unknown>, timeoutMs?: number): Promise<Memory> {
-  collectGarbage()
-  const heapBefore = process.memoryUsage().heapUsed
-  const sampler = new MemorySampler()
-  const observable = build(sampler)
-  sampler.start()
-  const timing = await timeRun(observable, timeoutMs).finally(() => sampler.stop())
-  collectGarbage()
-  const after = process.memoryUsage()
-  return { ...timing, peak: { ...sampler.peak }, heapBefore, heapAfterGc: after.heapUsed, rssAfterGc: after.rss }
+export function forkJson<T>(script: string, args: readonly string[]): T {
+  const child = spawnSync(process.execPath, [...process.execArgv, script, ...args], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    encoding: 'utf8',
+    maxBuffer: 16 << 20,
+  })
+  if (child.error !== undefined) throw child.error
+  if (child.status !== 0) throw new Error(`bench child ${args.join(' ')} exited with ${String(child.status ?? child.signal)}`)
+  const lines = child.stdout.trim().split('\n')
+  return JSON.parse(lines[lines.length - 1]) as T
 }
 
 /** The median of some numbers (the mean of the middle two for an even count). */

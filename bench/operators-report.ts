@@ -43,12 +43,8 @@ export interface OperatorsReport {
   total_s: number
 }
 
-/** Prints the report: one JSON line with `--json`, else a table. */
+/** Prints the report as a table, then with `--json` as one JSON object on the last line of stdout. */
 export function printOperatorsReport(report: OperatorsReport): void {
-  if (report.config.json) {
-    process.stdout.write(`${JSON.stringify(report)}\n`)
-    return
-  }
   const { targets: t, config: c } = report
   const pad = (s: string | number, n: number): string => String(s).padStart(n)
   const verdict = (value: number, target: number, atLeast: boolean): string => ((atLeast ? value >= target : value <= target) ? 'met' : 'MISSED')
@@ -83,5 +79,6 @@ export function printOperatorsReport(report: OperatorsReport): void {
     `  mean measured projection ${l.mean_projection_ms} ms -> Little's law bound ${l.littles_law_bound_per_s} records/s -> ratio ${l.littles_law}`,
     `total ${report.total_s} s`,
   )
+  if (report.config.json) out.push(JSON.stringify(report))
   process.stdout.write(`${out.join('\n')}\n`)
 }

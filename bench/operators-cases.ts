@@ -1,0 +1,161 @@
+import { performance } from 'node:perf_hooks'
+import { asyncScheduler, defer, map, of, timer, type Observable, type ObservableInput } from 'rxjs'
+import { OffsetTracker } from '../lib/offset-tracker'
+import { commitOffsets } from '../operators/commit-offsets'
+import { groupByKeyConcat } from '../operators/group-by-key-concat'
+import { orderedMerge } from '../operators/ordered-merge'
+import { trackDelivery } from '../operators/track-delivery'
+import { collectGarbage, MemorySampler, timeRun } from './measure'
+import { naiveCommit, naiveGroupByKeyConcat, naiveOrderedMerge, naiveTrackDelivery } from './naive'
+import { recordSource, type BenchRecord, type RecordShape } from './records'
+
+/** What a case needs to know of the suite's settings. */
+export interface CaseConfig {
+  keys: number
+  partitions: number
+  concurrency: number
+  /** Records of each of the two warm-up runs before a measured run (at most the measured count). */
+  warmup: number
+  latencyMs: number
+}
+
+// Both chains commit every 1000 finished records or every second, whichever first, through a commit that
+// resolves at once: the bench measures the operators, not a broker.
+export const COMMIT = { interval: 1000, batchSize: 1000 }
+
+type Projection = 'sync' | 'promise'
+const projections: Record<Projection, (r: BenchRecord) => ObservableInput<BenchRecord>> = {
+  sync: (r) => of(r),
+  promise: (r) => Promise.resolve(r),
+}
+const keyOf = (r: BenchRecord): string => r.key
+const commit = (): Promise<boolean> => Promise.resolve(true)
+
+/** A case's pipeline over a source of `count` records, and a check that it did all the work. */
+type Case = (source: Observable<BenchRecord>, count: number) => { output: Observable<unknown>; check(emitted: number): void }
+
+const expectEmitted =
+  (what: string, count: number) =>
+  (emitted: number): void => {
+    if (emitted !== count) throw new Error(`${emitted} ${what} for ${count} records`)
+  }
+
+function gbkcCase(config: CaseConfig, projection: Projection, naive: boolean): Case {
+  const project = projections[projection]
+  return (source, count) => ({
+    output: source.pipe(naive ? naiveGroupByKeyConcat(keyOf, project) : groupByKeyConcat(keyOf, project, { concurrency: config.concurrency })),
+    check: expectEmitted('Processed', count),
+  })
+}
+
+function chainCase(config: CaseConfig, projection: Projection, naive: boolean): Case {
+  const project = projections[projection]
+  return (source) => {
+    const tracker = new OffsetTracker()
+    const output: Observable<unknown> = naive
+      ? source.pipe(naiveTrackDelivery(tracker), naiveGroupByKeyConcat(keyOf, project), naiveOrderedMerge(), naiveCommit(tracker, commit, COMMIT))
+      : source.pipe(
+          trackDelivery(tracker),
+          groupByKeyConcat(keyOf, project, { concurrency: config.concurrency }),
+          orderedMerge(),
+          commitOffsets({ tracker, commit }, COMMIT),
+        )
+    return {
+      output,
+      check: () => {
+        // Every partition must end fully committed: the chain did all the work, not just some.
+        for (const p of tracker.partitions()) {
+          const next = String(Number(p.lastDeliveredOffset) + 1)
+          if (p.inFlight !== 0 || p.committed !== next) {
+            throw new Error(`partition ${p.partition} committed ${String(p.committed)} (expected ${next}), ${p.inFlight} in flight`)
+          }
+        }
+      },
+    }
+  }
+}
+
+/** Every case by name; `source_only` is what making the records costs, a part of every other case's time. */
+export function makeCases(config: CaseConfig): Record<string, Case> {
+  return {
+    source_only: (source, count) => ({ output: source, check: expectEmitted('records', count) }),
+    gbkc_sync: gbkcCase(config, 'sync', false),
+    naive_sync: gbkcCase(config, 'sync', true),
+    gbkc_promise: gbkcCase(config, 'promise', false),
+    naive_promise: gbkcCase(config, 'promise', true),
+    chain_sync: chainCase(config, 'sync', false),
+    naive_chain_sync: chainCase(config, 'sync', true),
+    chain_promise: chainCase(config, 'promise', false),
+    naive_chain_promise: chainCase(config, 'promise', true),
+  }
+}
+
+/** One measured run, as a child process reports it (bytes and ms). */
+export interface Measurement {
+  ms: number
+  peakRss: number
+  peakHeapUsed: number
+  /** heapUsed just before the measured run (after the warm-ups, without a forced GC). */
+  heapBefore: number
+  heapAfterGc: number
+  rssAfterGc: number
+}
+
+async function runChecked(c: Case, shape: RecordShape, count: number, onEvery?: () => void): Promise<number> {
+  const built = c(recordSource(shape, count, onEvery), count)
+  const { ms, emitted } = await timeRun(built.output)
+  built.check(emitted)
+  return ms
+}
+
+/**
+ * The body of a child process: two warm-up runs, then the measured run with memory sampled, then a forced
+ * GC for what it left behind. No forced GC before the measured run: V8 deoptimizes code that embedded
+ * objects a GC just freed, and the re-optimization would land in the measured run.
+ */
+export async function measureCase(config: CaseConfig, name: string, count: number): Promise<Measurement> {
+  const c = makeCases(config)[name]
+  if (c === undefined) throw new RangeError(`operators bench: no case ${name}`)
+  const shape: RecordShape = { keys: config.keys, partitions: config.partitions }
+  const warm = Math.min(count, config.warmup)
+  for (let i = 0; i < 2; i++) await runChecked(c, shape, warm)
+  const sampler = new MemorySampler()
+  const heapBefore = process.memoryUsage().heapUsed
+  sampler.start()
+  const ms = await runChecked(c, shape, count, () => sampler.sample()).finally(() => sampler.stop())
+  collectGarbage()
+  const after = process.memoryUsage()
+  return { ms, peakRss: sampler.peak.rss, peakHeapUsed: sampler.peak.heapUsed, heapBefore, heapAfterGc: after.heapUsed, rssAfterGc: after.rss }
+}
+
+/** A latency-bound run: how long it took, and the mean duration of a projection measured inside it. */
+export interface LatencyMeasurement {
+  ms: number
+  meanProjectionMs: number
+}
+
+async function latencyRun(config: CaseConfig, count: number): Promise<LatencyMeasurement> {
+  let total = 0
+  let measured = 0
+  const project = (r: BenchRecord): Observable<BenchRecord> =>
+    defer(() => {
+      const t0 = performance.now()
+      return timer(config.latencyMs, asyncScheduler).pipe(
+        map(() => {
+          total += performance.now() - t0
+          measured++
+          return r
+        }),
+      )
+    })
+  const shape: RecordShape = { keys: config.keys, partitions: config.partitions }
+  const { ms, emitted } = await timeRun(recordSource(shape, count).pipe(groupByKeyConcat(keyOf, project, { concurrency: config.concurrency })))
+  if (emitted !== count || measured !== count) throw new Error(`latency: ${emitted} Processed, ${measured} projections for ${count} records`)
+  return { ms, meanProjectionMs: total / measured }
+}
+
+/** The body of a latency child: a short warm-up run, then the measured one. */
+export async function measureLatency(config: CaseConfig, count: number): Promise<LatencyMeasurement> {
+  await latencyRun(config, Math.min(count, 5000))
+  return latencyRun(config, count)
+}
