@@ -17,8 +17,8 @@ export interface RecordShape {
 /**
  * A synchronous source of `count` fresh records, like `from(array)` but without holding an array: records
  * are made as they are emitted, as a Kafka source makes them, so the live heap holds only what the pipeline
- * under test keeps (a 3,000,000-record array would make every major GC mark it, which charges the harness's
- * memory to the operators and most to whichever case promotes the most).
+ * under test keeps (a 3,000,000-record input array would be marked by every major GC and counted in every
+ * memory figure). Making them costs about what the `source_only` case reports, in every case alike.
  *
  * Keys are drawn uniformly at random (seeded) from `keys` keys; a key lives on partition `keyIndex %
  * partitions` (as Kafka's partitioner would place it); `seq` is dense per partition from 0; offsets leave a
@@ -34,9 +34,8 @@ export function recordSource(shape: RecordShape, count: number, onEvery: () => v
   return new Observable<BenchRecord>((subscriber) => emitRecords(subscriber, shape, keyNames, count, onEvery))
 }
 
-// Key strings are made once per process and shared by every run, as interned keys would be: fresh strings
-// per run would charge each run the first hashing of every key (a few ms for 10,000 keys, most visible at
-// 100,000 records) and make the per-record cost look size-dependent when it is not.
+// Key strings are made once per process and shared by every run (the warm-ups and the measured run), as
+// interned keys would be: the measured run does not pay for making them or for hashing each the first time.
 const keyNameCache = new Map<number, readonly string[]>()
 function keyNamesOf(keys: number): readonly string[] {
   let names = keyNameCache.get(keys)
@@ -44,9 +43,7 @@ function keyNamesOf(keys: number): readonly string[] {
   return names
 }
 
-// A module-level function rather than a closure per source: V8 specializes on-stack-replaced code for the
-// closure's context, so a loop inside a fresh closure would be compiled again on every run, charging each
-// run a start-up the size of one compile (tens of ms, most visible at 100,000 records).
+/** The loop behind `recordSource`: emits `count` records, then completes (unless unsubscribed). */
 function emitRecords(subscriber: Subscriber<BenchRecord>, shape: RecordShape, keyNames: readonly string[], count: number, onEvery: () => void): void {
   const { keys, partitions } = shape
   const seqs = new Array<number>(partitions).fill(0)
