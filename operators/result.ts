@@ -16,7 +16,7 @@ export interface OutputMessage<V = Buffer | string | null> {
   readonly topic?: string
   readonly key: Buffer | string | null
   readonly value: V
-  readonly headers?: Readonly<Record<string, Buffer | string | undefined>>
+  readonly headers?: Readonly<Record<string, Buffer | string | undefined | (Buffer | string)[]>>
   readonly partition?: number
 }
 
