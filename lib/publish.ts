@@ -56,9 +56,10 @@ const defaultBackoff = (attempt: number): number => Math.min(100 * 2 ** (attempt
  * - `failed` with action 'dead-letter', and a `DecodeFailure` input: the original record goes to
  *   `deadLetterTopic` with headers naming source topic, partition, offset, error and attempts
  *   (`DEAD_LETTER_HEADERS`); finished once that is acknowledged.
- * - `failed` with action 'fail' (or a decode failure with `decodeFailures: 'fail'`): the source is
- *   unsubscribed, what came before is flushed, and once every earlier input was emitted the stream errors
- *   with the record's error. Nothing at or after it is emitted, so the commit stops exactly before it.
+ * - `failed` with action 'fail' (or a decode failure with `decodeFailures: 'fail'`): later inputs are
+ *   ignored, what came before is flushed, and once every earlier input was emitted the source is
+ *   unsubscribed and the stream errors with the record's error. Nothing at or after it is emitted, so the
+ *   commit stops exactly before it.
  * - A failed `sendBatch` is retried whole after `backoff(attempt)`; after `maxAttempts` the stream errors.
  *   Retries may write a message twice (at-least-once): use an idempotent producer to avoid that.
  * - Source completes: the last batch leaves at once; completes once all is emitted. Source errors: the same
@@ -222,10 +223,11 @@ export function publish<T extends DeadLetterSource, O extends OutputMessage>(
       }
       if (entry.fatal !== undefined) {
         // Nothing of this record is sent, and nothing after it is taken: flush what came before and stop there.
+        // The source is NOT unsubscribed yet: a Kafka source would shut down and commit at once, before the
+        // inputs ahead of this one are acknowledged, and drop the commit that follows. It goes in close().
         buffer.length = mark
         entry.outstanding = 0
         ending = 'fatal'
-        sourceSubscription?.unsubscribe()
       }
       if (tail === undefined) head = tail = entry
       else tail = tail.next = entry
@@ -255,7 +257,7 @@ export function publish<T extends DeadLetterSource, O extends OutputMessage>(
       error: (err) => end({ error: err }),
       complete: () => end('complete'),
     })
-    if (done || ending === 'fatal') sourceSubscription.unsubscribe()
+    if (done) sourceSubscription.unsubscribe()
 
     return () => {
       done = true

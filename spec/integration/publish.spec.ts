@@ -29,7 +29,7 @@ function fate(n: number): 'drop' | 'many' | 'one' {
 }
 
 /** Reads every message of a topic until `count` arrived; returns [key, value] pairs per partition in order. */
-export async function readTopic(consumer: Consumer, topic: string, count: number): Promise<{ key: string; value: string; headers: Record<string, string> }[]> {
+async function readTopic(consumer: Consumer, topic: string, count: number): Promise<{ key: string; value: string; headers: Record<string, string> }[]> {
   const out: { key: string; value: string; headers: Record<string, string> }[] = []
   await consumer.connect()
   await consumer.subscribe({ topics: [topic], fromBeginning: true })
