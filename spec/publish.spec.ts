@@ -36,9 +36,14 @@ const ticks = async (): Promise<void> => {
   for (let i = 0; i < 5; i++) await Promise.resolve()
 }
 
-const resultArb: fc.Arbitrary<'fwd' | 'many' | 'drop' | 'dlt' | 'none'> = fc.constantFrom('fwd', 'many', 'drop', 'dlt', 'none')
+type Kind = 'fwd' | 'many' | 'drop' | 'dlt' | 'none' | 'fail'
+// 'fail' is rarer, so most runs get far before stopping.
+const resultArb: fc.Arbitrary<Kind> = fc.oneof(
+  { arbitrary: fc.constantFrom<Kind>('fwd', 'many', 'drop', 'dlt', 'none'), weight: 20 },
+  { arbitrary: fc.constant<Kind>('fail'), weight: 1 },
+)
 
-function inputsOf(kinds: { kind: 'fwd' | 'many' | 'drop' | 'dlt' | 'none'; partition: number; n: number }[]): In[] {
+function inputsOf(kinds: { kind: Kind; partition: number; n: number }[]): In[] {
   const make = recordBuilder({ topic: 'in' })
   return kinds.map(({ kind, partition, n }, i) => {
     const item = make({ partition, key: `k${i % 3}`, value: `rec${i}` })
@@ -48,14 +53,16 @@ function inputsOf(kinds: { kind: 'fwd' | 'many' | 'drop' | 'dlt' | 'none'; parti
         : kind === 'many' ? [forwardMany(Array.from({ length: n }, (_, j) => msg(j)))]
           : kind === 'drop' ? [drop('not needed')]
             : kind === 'dlt' ? [failed(new Error(`poison ${i}`), 3)]
-              : []
+              // A forward before the failure: it must not be sent either.
+              : kind === 'fail' ? [forward(msg(0)), failed(`fatal ${i}`, 2, 'fail')]
+                : []
     return { item, results }
   })
 }
 
 /** What the inputs should write, in input order, per topic. */
 function expectedWrites(inputs: In[]): { topic: string; value: string }[] {
-  return inputs.flatMap(({ item, results }) => results.flatMap(r =>
+  return inputs.flatMap(({ item, results }) => results.some(r => r.kind === 'failed' && r.action === 'fail') ? [] : results.flatMap(r =>
     r.kind === 'forward' ? [{ topic: 'out', value: String(r.message.value) }]
       : r.kind === 'forward-many' ? r.messages.map(m => ({ topic: 'out', value: String(m.value) }))
         : r.kind === 'failed' ? [{ topic: 'dlt', value: String(item.value) }]
@@ -64,10 +71,12 @@ function expectedWrites(inputs: In[]): { topic: string; value: string }[] {
 
 describe('publish', () => {
   // Invariant: an input is emitted only after every one of its outputs was acknowledged, inputs leave in input
-  // order, each exactly once, and the acknowledged writes are exactly the outputs in input order (retries included).
+  // order, each exactly once, and the acknowledged writes are exactly the outputs in input order (retries
+  // included); with a 'fail' result, exactly the inputs before it are emitted and written, then its error.
   // Mutations caught: drain() emitting while `outstanding <= 1` instead of `=== 0`: "rec0 emitted before 0.0
   // was acked"; removing the `if (sending)` guard in flush() (two batches in flight): "expected 2 to be at
-  // most 1"; acked() not decrementing `outstanding`: "completed: expected false to equal true".
+  // most 1"; acked() not decrementing `outstanding`: "ended: expected false to equal true"; dropping
+  // `buffer.length = mark` (a failing record's own forward is sent): "expected undefined to equal 'fatal 1'".
   it('emits each input only after all its outputs were acked, in input order (property)', async () => {
     await fc.assert(fc.asyncProperty(
       fc.array(fc.record({ kind: resultArb, partition: fc.integer({ min: 0, max: 2 }), n: fc.integer({ min: 0, max: 4 }) }), { maxLength: 25 }),
@@ -114,13 +123,17 @@ describe('publish', () => {
           scheduler.flush()
           await ticks()
         }
-        expect(error).to.equal(undefined)
+        // With a 'fail' result, the run is the prefix before it, then its error.
+        const fatal = kinds.findIndex(k => k.kind === 'fail')
+        const upTo = fatal === -1 ? inputs.length : fatal
+        expect(error).to.equal(fatal === -1 ? undefined : `fatal ${fatal}`)
         expect(violations).to.deep.equal([])
-        expect(completed, 'completed').to.equal(true)
-        expect(emitted.map(p => p.item.value)).to.deep.equal(inputs.map(p => p.item.value))
+        expect(completed || error !== undefined, 'ended').to.equal(true)
+        expect(emitted.map(p => p.item.value)).to.deep.equal(inputs.slice(0, upTo).map(p => p.item.value))
+        const writes = expectedWrites(inputs.slice(0, upTo))
         // Order holds per topic (a batch groups messages by topic; order across topics means nothing to Kafka).
         for (const t of ['out', 'dlt']) {
-          expect(producer.acked.filter(a => a.topic === t)).to.deep.equal(expectedWrites(inputs).filter(w => w.topic === t))
+          expect(producer.acked.filter(a => a.topic === t)).to.deep.equal(writes.filter(w => w.topic === t))
         }
         expect(producer.maxConcurrent).to.be.at.most(1)
         for (const size of producer.batchSizes) expect(size).to.be.at.most(batchSize)
