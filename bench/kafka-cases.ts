@@ -1,0 +1,251 @@
+/**
+ * The Node cases of the kafka benchmark (bench/kafka.ts), each run in a child process of its own, so that
+ * its peak RSS is its own and no case warms up (or fragments the heap of) the next:
+ * `node dist/bench/kafka-cases.js '<CaseSpec as JSON>'` prints one {@link CaseResult} as a JSON line.
+ *
+ * Every case consumes the same topic from the beginning with a fresh group. The clock runs from the group
+ * join (the first assignment: connecting and joining are left out, alike for every case, the JVM one too)
+ * to the last record processed; the final commit is made after the clock stops, and then checked.
+ */
+import { performance } from 'node:perf_hooks'
+import { Kafka, logLevel, type Consumer, type ConsumerConfig } from 'kafkajs'
+import { tap } from 'rxjs'
+import { fromKafka } from '../lib/kafka-source'
+import { recordKey } from '../lib/record-key'
+import { commitOffsets } from '../operators/commit-offsets'
+import { groupByKeyConcat } from '../operators/group-by-key-concat'
+import { orderedMerge } from '../operators/ordered-merge'
+
+/** The Node cases, by name. */
+export type NodeCaseName = 'raw_each_batch' | 'kafka_rx_noop' | 'each_message_work' | 'kafka_rx_work'
+
+/** What a child process is asked to run. */
+export interface CaseSpec {
+  name: NodeCaseName
+  brokers: string[]
+  topic: string
+  groupId: string
+  /** Records on the topic: the case is done once it processed this many (or `sampleRecords`). */
+  records: number
+  partitions: number
+  workMs: number
+  concurrency: number
+  maxInFlight: number
+  /** Stop after this many records (the slow eachMessage case measures a sample). Default: all. */
+  sampleRecords?: number
+  /** Stop after this many ms of consuming, whichever comes first. Default: none. */
+  sampleMs?: number
+  /** Give up after this many ms. */
+  timeoutMs: number
+}
+
+/** One case's figures, as the child prints them. */
+export interface CaseResult {
+  name: string
+  records: number
+  ms: number
+  records_per_s: number
+  peak_rss_mib: number
+  /** True when the case stopped at a sample bound rather than at the end of the topic. */
+  sampled: boolean
+  /** Records left uncommitted by the group once the case was over (null when not checked: a sample). */
+  lag: number | null
+}
+
+const NO_WORK: never[] = []
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
+
+/** Runs one case against the broker and resolves with its figures. */
+export async function runCase(spec: CaseSpec): Promise<CaseResult> {
+  const kafka = new Kafka({ clientId: `bench-${spec.name}`, brokers: spec.brokers, logLevel: logLevel.NOTHING })
+  const target = Math.min(spec.records, spec.sampleRecords ?? Infinity)
+  const clock = new Clock(target, spec.sampleMs)
+  const timeout = setTimeout(() => clock.fail(new Error(`${spec.name}: ${clock.count} of ${target} records after ${spec.timeoutMs} ms`)), spec.timeoutMs)
+  try {
+    switch (spec.name) {
+      case 'raw_each_batch':
+        await rawEachBatch(kafka, spec, clock)
+        break
+      case 'each_message_work':
+        await eachMessageWork(kafka, spec, clock)
+        break
+      case 'kafka_rx_noop':
+      case 'kafka_rx_work':
+        await kafkaRx(kafka, spec, clock)
+        break
+    }
+  } finally {
+    clearTimeout(timeout)
+  }
+  const ms = clock.ms
+  const sampled = clock.count < spec.records
+  return {
+    name: spec.name,
+    records: clock.count,
+    ms: round(ms),
+    records_per_s: round((clock.count * 1000) / ms),
+    // maxRSS: the kernel's high-water mark of this process, in KiB.
+    peak_rss_mib: round(process.resourceUsage().maxRSS / 1024),
+    sampled,
+    lag: sampled ? null : await lagOf(kafka, spec),
+  }
+}
+
+/** Counts processed records; `done` resolves at the target count (or the sample time), `ms` is the span. */
+class Clock {
+  count = 0
+  #first = 0
+  #last = 0
+  #resolve!: () => void
+  #reject!: (error: unknown) => void
+  readonly done = new Promise<void>((resolve, reject) => {
+    this.#resolve = resolve
+    this.#reject = reject
+  })
+  #sampleTimer: NodeJS.Timeout | undefined
+
+  constructor(readonly target: number, readonly sampleMs: number | undefined) {}
+
+  started(): void {
+    if (this.#first !== 0) return
+    this.#first = performance.now()
+    if (this.sampleMs !== undefined) this.#sampleTimer = setTimeout(() => this.#finish(), this.sampleMs)
+  }
+
+  processed(n: number): void {
+    if (this.#last !== 0) return
+    this.count += n
+    if (this.count >= this.target) this.#finish()
+  }
+
+  fail(error: unknown): void {
+    this.#reject(error)
+  }
+
+  get finished(): boolean {
+    return this.#last !== 0
+  }
+
+  get ms(): number {
+    return this.#last - this.#first
+  }
+
+  #finish(): void {
+    if (this.#last !== 0) return
+    this.#last = performance.now()
+    clearTimeout(this.#sampleTimer)
+    this.#resolve()
+  }
+}
+
+function made(kafka: Kafka, spec: CaseSpec, clock: Clock, extra: Partial<ConsumerConfig> = {}): Consumer {
+  const c = kafka.consumer({ groupId: spec.groupId, ...extra })
+  c.on(c.events.GROUP_JOIN, () => clock.started())
+  return c
+}
+
+/** Case 1, the client ceiling: kafkajs eachBatch, nothing done per record, one commit at the end. */
+async function rawEachBatch(kafka: Kafka, spec: CaseSpec, clock: Clock): Promise<void> {
+  const consumer = made(kafka, spec, clock)
+  const next = new Map<number, bigint>()
+  await consumer.connect()
+  try {
+    await consumer.subscribe({ topics: [spec.topic], fromBeginning: true })
+    await consumer.run({
+      autoCommit: false,
+      eachBatch: async ({ batch }) => {
+        if (batch.messages.length === 0) return
+        // Counted by offsets, not messages: a batch fetched again after a rejoin is not counted twice.
+        const before = next.get(batch.partition) ?? 0n
+        const after = BigInt(batch.lastOffset()) + 1n
+        if (after <= before) return
+        next.set(batch.partition, after)
+        clock.processed(Number(after - before))
+      },
+    })
+    await clock.done
+    await consumer.commitOffsets([...next].map(([partition, offset]) => ({ topic: spec.topic, partition, offset: offset.toString() })))
+  } finally {
+    await consumer.disconnect()
+  }
+}
+
+/** Case 3, what Node users write today: eachMessage, one record at a time per partition, 12 partitions at once. */
+async function eachMessageWork(kafka: Kafka, spec: CaseSpec, clock: Clock): Promise<void> {
+  const consumer = made(kafka, spec, clock)
+  await consumer.connect()
+  try {
+    await consumer.subscribe({ topics: [spec.topic], fromBeginning: true })
+    await consumer.run({
+      partitionsConsumedConcurrently: spec.partitions,
+      eachMessage: async () => {
+        if (clock.finished) return
+        await sleep(spec.workMs)
+        clock.processed(1)
+      },
+    })
+    await clock.done
+  } finally {
+    await consumer.disconnect()
+  }
+}
+
+/**
+ * Cases 2 and 3 with kafka-rx: the demo's pipeline (fromKafka, groupByKeyConcat on recordKey, orderedMerge,
+ * commitOffsets), with no work (case 2) or `workMs` of asynchronous work per record (case 3).
+ */
+async function kafkaRx(kafka: Kafka, spec: CaseSpec, clock: Clock): Promise<void> {
+  const work = spec.name === 'kafka_rx_work'
+  const consumer = made(kafka, spec, clock, work ? {
+      // As in the demo: a fair share of the in-flight budget per partition, so that every partition (and
+      // its keys) is in flight at once rather than one partition's 1 MB batch taking the whole budget.
+      maxBytesPerPartition: Math.max(16 * 1024, Math.ceil(spec.maxInFlight / spec.partitions / 2) * 100),
+      maxWaitTimeInMs: 100,
+    } : {})
+  const source = fromKafka(consumer, { topics: [spec.topic], fromBeginning: true, maxInFlight: spec.maxInFlight })
+  const project = work ? () => sleep(spec.workMs) : () => NO_WORK
+  const subscription = source
+    .pipe(
+      groupByKeyConcat(recordKey, project, { concurrency: spec.concurrency, skip: (r) => source.isStale(r) }),
+      orderedMerge(),
+      tap(() => clock.processed(1)),
+      commitOffsets(source, { interval: 1_000 }),
+    )
+    .subscribe({ error: (error) => clock.fail(error) })
+  try {
+    await clock.done
+  } finally {
+    // The source's shutdown makes the final commit, then stops and disconnects the consumer.
+    subscription.unsubscribe()
+    await source.closed()
+  }
+}
+
+/** Records of the topic the case's group has not committed. */
+async function lagOf(kafka: Kafka, spec: CaseSpec): Promise<number> {
+  const admin = kafka.admin()
+  await admin.connect()
+  try {
+    const [committed] = await admin.fetchOffsets({ groupId: spec.groupId, topics: [spec.topic] })
+    const at = new Map((committed?.partitions ?? []).map((p) => [p.partition, Math.max(0, Number(p.offset))]))
+    let lag = 0
+    for (const { partition, high } of await admin.fetchTopicOffsets(spec.topic)) lag += Number(high) - (at.get(partition) ?? 0)
+    return lag
+  } finally {
+    await admin.disconnect()
+  }
+}
+
+function round(x: number): number {
+  return Math.round(x * 10) / 10
+}
+
+if (require.main === module) {
+  runCase(JSON.parse(process.argv[2] ?? '{}') as CaseSpec).then(
+    (result) => process.stdout.write(`${JSON.stringify(result)}\n`, () => process.exit(0)),
+    (error: unknown) => {
+      process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`)
+      process.exit(1)
+    },
+  )
+}
