@@ -180,6 +180,12 @@ export function publish<T extends DeadLetterSource, O extends OutputMessage>(
           flushDue = false
           flush()
         }
+        // What is left waited a whole send already (a full batch cancels the linger): it goes next, at once
+        // after this send if one is out, else when the linger ends. Without this it would wait for more input.
+        if (buffer.length > bufferHead) {
+          if (sending) flushDue = true
+          else linger ??= scheduler.schedule(flush, lingerMs)
+        }
       }
       try {
         from(producer.sendBatch({ topicMessages: [...byTopic.values()], acks })).subscribe({ error: failedSend, complete: acked })
