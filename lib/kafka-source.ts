@@ -417,12 +417,19 @@ class Session<K, V> {
       const epoch = this.epochs.epochOf(p.topic, p.partition)
       if (epoch === undefined) return
       const next = nextOffset(p.lastOffset)
-      if (this.epochs.lane(p.topic, p.partition).nextSeq > 0) this.tracker.advance(p.topic, p.partition, epoch, next)
-      else {
+      let offsets: TrackedCommitOffset[]
+      if (this.epochs.lane(p.topic, p.partition).nextSeq > 0) {
+        this.tracker.advance(p.topic, p.partition, epoch, next)
+        offsets = this.tracker.committable().filter((o) => o.topic === p.topic && o.partition === p.partition)
+      } else {
         // Nothing delivered yet in this epoch, so the tracker has no progress to advance: the fetch started
-        // at the committed offset and passed only control records, so committing past them is safe (and
-        // is what lets a quiet transactional partition reach zero lag after a rebalance). Best effort.
-        this.#sink.commit([{ topic: p.topic, partition: p.partition, offset: next, epoch }]).catch(() => undefined)
+        // at the committed offset and passed only control records, so committing past them is safe.
+        offsets = [{ topic: p.topic, partition: p.partition, offset: next, epoch }]
+      }
+      // Committed here: no record finishes because of it, so commitOffsets would not notice this progress
+      // (a quiet transactional partition would keep a lag of its last markers). Best effort, gap-safe.
+      if (offsets.length > 0) {
+        this.#sink.commit(offsets).then((sent) => this.tracker.committed(sent), () => undefined)
       }
     })
   }

@@ -182,6 +182,19 @@ describe('fromKafka (fake consumer)', () => {
     expect(fake.committed.get('t\u00000')).to.equal(fake.endOffset('t', 0))
   })
 
+  it('commits by itself the progress of a batch of control records only (no record finishes for it)', async () => {
+    const fake = new FakeConsumer({ t: [makeLog([{ offset: 0, key: 'a' }, { offset: 1, control: true }])] })
+    const source = fromKafka(fake, { topics: ['t'], fromBeginning: true })
+    const { got, sub } = await open(source)
+    await fake.fetch('t', 0, 1)
+    source.tracker.finish(got[0]!)
+    await fake.fetch('t', 0, 1) // the marker alone
+    await settle()
+    expect(fake.committed.get('t\u00000')).to.equal(2)
+    sub.unsubscribe()
+    await source.closed()
+  })
+
   it('on unsubscribe: waits for the commit in flight, commits what finished, then stops and disconnects', async () => {
     const fake = new FakeConsumer({ t: [seqLog(5)] })
     const source = fromKafka(fake, { topics: ['t'], fromBeginning: true })
