@@ -4,16 +4,18 @@ import { spawnSync } from 'node:child_process'
  * Benchmark dispatcher: `node dist/bench/index.js <suite> [--json] [suite options]`.
  *
  * A suite is a module exporting `run(args)`; add one by adding a line to `suites`. Unless node already runs
- * with `--expose-gc`, the dispatcher runs itself again with it (so cases can force a GC between them) and a
- * larger heap (the operators suite holds 3,000,000 records); `--no-reexec` skips that, e.g. under
- * `node --expose-gc --cpu-prof dist/bench/index.js operators`.
+ * with `--expose-gc`, the dispatcher runs itself again with it (so a run can force a GC to see what it left
+ * behind) and a larger heap (a 3,000,000-record backlog takes about 700 MB); `--no-reexec` skips that. Node
+ * flags given to the dispatcher reach the suite (and the child processes it forks), e.g.
+ * `node --expose-gc --cpu-prof dist/bench/index.js operators` writes one profile per process.
  *
  * @example
  * npm run bench -- operators            # readable table
- * npm run bench -- operators --json     # one JSON object, the last line of stdout
+ * npm run bench -- operators --json     # the table, then one JSON object as the last line of stdout
  */
 const suites: Record<string, () => Promise<{ run(args: string[]): Promise<void> }>> = {
   operators: () => import('./operators.js'),
+  kafka: () => import('./kafka.js'),
 }
 
 async function main(argv: string[]): Promise<number> {
