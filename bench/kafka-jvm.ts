@@ -79,6 +79,7 @@ export async function runParallelConsumer(classpath: string, spec: JvmCaseSpec, 
     records_per_s: parsed.records_per_s,
     peak_rss_mib: parsed.peak_rss_mib,
     sampled: false,
+    closed: true,
     lag: null,
   }
 }

@@ -196,6 +196,8 @@ export interface KafkaCaseFigures {
   records: number
   ms: number
   sampled: boolean
+  /** False when a run's consumer did not shut down within 15 s of its last record. */
+  closed: boolean
   lag: number | null
 }
 
@@ -218,7 +220,7 @@ function makeReport(runs: Map<string, CaseResult[]>, o: Options, kafkaVersion: s
     const mid = results[[...results.keys()].sort((a, b) => rates[a]! - rates[b]!)[Math.floor(results.length / 2)]!]!
     cases[name] = {
       records_per_s: mid.records_per_s, peak_rss_mib: Math.max(...results.map((r) => r.peak_rss_mib)), runs_records_per_s: rates,
-      records: mid.records, ms: mid.ms, sampled: mid.sampled, lag: results.reduce<number | null>((m, r) => (r.lag === null ? m : Math.max(m ?? 0, r.lag)), null),
+      records: mid.records, ms: mid.ms, sampled: mid.sampled, closed: results.every((r) => r.closed), lag: results.reduce<number | null>((m, r) => (r.lag === null ? m : Math.max(m ?? 0, r.lag)), null),
     }
   }
   const rate = (name: string): number => cases[name]?.records_per_s ?? NaN
@@ -244,7 +246,7 @@ function printTable(r: KafkaReport): void {
   out()
   out(`${'case'.padEnd(24)} ${'records/s'.padStart(10)} ${'records'.padStart(8)} ${'s'.padStart(6)} ${'peak RSS MiB'.padStart(13)} ${'lag'.padStart(5)}  runs (records/s)`)
   for (const [name, c] of Object.entries(r.cases)) {
-    out(`${name.padEnd(24)} ${fmt(c.records_per_s).padStart(10)} ${String(c.records).padStart(8)} ${(c.ms / 1000).toFixed(1).padStart(6)} ${c.peak_rss_mib.toFixed(1).padStart(13)} ${String(c.lag ?? '-').padStart(5)}  ${c.runs_records_per_s.map(fmt).join(', ')}${c.sampled ? '  (sample)' : ''}`)
+    out(`${name.padEnd(24)} ${fmt(c.records_per_s).padStart(10)} ${String(c.records).padStart(8)} ${(c.ms / 1000).toFixed(1).padStart(6)} ${c.peak_rss_mib.toFixed(1).padStart(13)} ${String(c.lag ?? '-').padStart(5)}  ${c.runs_records_per_s.map(fmt).join(', ')}${c.sampled ? '  (sample)' : ''}${c.closed ? '' : '  (shutdown hung)'}`)
   }
   out()
   const line = (name: string, value: number | null, target: number): void =>

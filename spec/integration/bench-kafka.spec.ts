@@ -1,0 +1,53 @@
+import { expect } from 'chai'
+import { execFile } from 'node:child_process'
+import { resolve } from 'node:path'
+
+// Keeps `npm run bench -- kafka` from rotting: runs the suite on a tiny topic, without the JVM case, against
+// the test broker (KAFKA_BROKERS, set by the root hooks and inherited), and checks the shape of its JSON
+// report. No figure is asserted (no test asserts a wall-clock duration); only that each is there.
+describe('bench: kafka suite (smoke)', function () {
+  this.timeout(240_000)
+
+  let report: Record<string, unknown>
+  before(async () => {
+    // The suite's own module, runnable on its own: the same run() the dispatcher calls.
+    const script = resolve(__dirname, '..', '..', 'bench', 'kafka.js')
+    const stdout = await new Promise<string>((done, fail) => {
+      execFile(process.execPath, [script, '--json', '--records', '5000', '--no-jvm', '--sample-ms', '2000'], { maxBuffer: 16 << 20 }, (error, out, err) =>
+        error ? fail(new Error(`${error.message}\n${err}`)) : done(out),
+      )
+    })
+    const lines = stdout.trim().split('\n')
+    report = JSON.parse(lines[lines.length - 1]!) as Record<string, unknown>
+  })
+
+  const positive = (value: unknown): void => {
+    expect(value).to.be.a('number')
+    expect(Number.isFinite(value) && (value as number) > 0, `${String(value)} is a positive number`).to.equal(true)
+  }
+
+  it('prints the headline ratios as the last line of stdout', () => {
+    expect(report.suite).to.equal('kafka')
+    positive(report.noop_vs_raw)
+    positive(report.work_vs_kafkajs)
+    expect(report).to.have.property('work_vs_parallel_consumer', null) // --no-jvm
+  })
+
+  it('reports records/s and peak RSS for every Node case, and zero lag where the whole topic was consumed', () => {
+    const cases = report.cases as Record<string, Record<string, unknown>>
+    for (const name of ['raw_each_batch', 'kafka_rx_noop', 'each_message_work', 'kafka_rx_work']) {
+      expect(cases, name).to.have.property(name)
+      positive(cases[name]!.records_per_s)
+      positive(cases[name]!.peak_rss_mib)
+      if (cases[name]!.sampled === false) expect(cases[name]!.lag, `${name} lag`).to.equal(0)
+    }
+    for (const name of ['raw_each_batch', 'kafka_rx_noop', 'kafka_rx_work']) expect(cases[name]!.records, name).to.equal(5_000)
+  })
+
+  it('names the machine and the configuration', () => {
+    const machine = report.machine as Record<string, unknown>
+    positive(machine.nproc)
+    expect(machine.node).to.be.a('string')
+    expect((report.config as Record<string, unknown>).records).to.equal(5_000)
+  })
+})
