@@ -9,6 +9,8 @@ import {
 } from 'rxjs'
 import type { Processed } from './processed'
 
+const NO_RESULTS: readonly never[] = Object.freeze([])
+
 /**
  * A batch failed: `run` threw, errored, or returned a number of results other than the batch's size. Carries
  * what failed so a failure policy (dead letters, retries) can act on exactly those records and items.
@@ -34,7 +36,11 @@ export class BatchError<T = unknown, I = unknown> extends Error {
   }
 }
 
-/** One source record: how many of its items have not yet run, and their results by item position. */
+/**
+ * A record with `itemsOf`: how many of its items have not yet run, and their results by item position.
+ * Records without `itemsOf` have no job: their one item node stands for them, so the common path keeps one
+ * object per waiting record (what the garbage collector must trace while 100,000s of records wait).
+ */
 class RecordJob<T, R> {
   constructor(
     readonly record: T,
@@ -47,7 +53,8 @@ class RecordJob<T, R> {
 class ItemNode<T, I, R, K> {
   next_: ItemNode<T, I, R, K> | null = null
   constructor(
-    readonly job: RecordJob<T, R>,
+    /** The item's record, or null when the item is the record (no `itemsOf`). */
+    readonly job: RecordJob<T, R> | null,
     readonly index: number,
     readonly item: I,
     readonly lane: Lane<T, I, R, K>,
@@ -71,7 +78,7 @@ class Batch<T, I, R, K> implements Observer<readonly R[]> {
   readonly items: I[] = []
   /** The distinct lanes of `nodes`, released together when the batch finishes. */
   readonly lanes: Lane<T, I, R, K>[] = []
-  results: R[] = []
+  results: readonly R[] = NO_RESULTS
   /** Link in the machine's FIFO of sealed batches waiting for a slot. */
   nextSealed: Batch<T, I, R, K> | null = null
   timer: Subscription | null = null
@@ -83,7 +90,9 @@ class Batch<T, I, R, K> implements Observer<readonly R[]> {
 
   next(values: readonly R[]): void {
     if (this.done) return
-    for (let i = 0; i < values.length; i++) this.results.push(values[i]!)
+    // One array (a Promise's) is kept as is; only a run emitting several arrays pays for concatenation.
+    if (this.results === NO_RESULTS) this.results = values
+    else this.results = this.results.concat(values)
   }
   error(err: unknown): void {
     if (this.done) return
@@ -154,32 +163,43 @@ export class BatchQueues<T, I, R, K> {
 
   push(record: T): void {
     if (this.#stopped()) return
-    let items: readonly I[]
-    try {
-      items = this.s.itemsOf === undefined ? [record as unknown as I] : this.s.itemsOf(record)
-    } catch (err) {
-      return this.fail(err)
-    }
-    const n = items.length
     this.#pending++
-    const job = new RecordJob<T, R>(record, n, new Array<R>(n))
-    if (n === 0) return this.#emit(job)
-    for (let i = 0; i < n; i++) {
-      const item = items[i]!
-      let key: K
+    if (this.s.itemsOf === undefined) {
+      if (!this.#add(null, 0, record as unknown as I)) return
+    } else {
+      let items: readonly I[]
       try {
-        key = this.s.keyOf(item)
+        items = this.s.itemsOf(record)
       } catch (err) {
         return this.fail(err)
       }
-      let lane = this.#keys.get(key)
-      if (lane === undefined) this.#keys.set(key, (lane = new Lane(key)))
-      const node = new ItemNode(job, i, item, lane)
-      if (lane.head === null && (lane.holder === null || lane.holder === this.#forming)) this.#place(node)
-      else if (lane.tail === null) lane.head = lane.tail = node
-      else lane.tail = lane.tail.next_ = node
+      const n = items.length
+      const job = new RecordJob<T, R>(record, n, new Array<R>(n))
+      if (n === 0) {
+        this.#pending--
+        this.destination.next({ item: record, results: job.results })
+      }
+      for (let i = 0; i < n; i++) if (!this.#add(job, i, items[i]!)) return
     }
     this.#drain()
+  }
+
+  /** One item arrives: into the forming batch, or behind its key's unfinished batch. False when keyOf threw. */
+  #add(job: RecordJob<T, R> | null, index: number, item: I): boolean {
+    let key: K
+    try {
+      key = this.s.keyOf(item)
+    } catch (err) {
+      this.fail(err)
+      return false
+    }
+    let lane = this.#keys.get(key)
+    if (lane === undefined) this.#keys.set(key, (lane = new Lane(key)))
+    const node = new ItemNode(job, index, item, lane)
+    if (lane.head === null && (lane.holder === null || lane.holder === this.#forming)) this.#place(node)
+    else if (lane.tail === null) lane.head = lane.tail = node
+    else lane.tail = lane.tail.next_ = node
+    return true
   }
 
   /** Called by a batch whose run completed. */
@@ -196,8 +216,16 @@ export class BatchQueues<T, I, R, K> {
     for (let i = 0; i < nodes.length && !this.#closed; i++) {
       const node = nodes[i]!
       const job = node.job
-      job.results[node.index] = results[i]!
-      if (--job.remaining === 0) this.#emit(job)
+      if (job === null) {
+        this.#pending--
+        this.destination.next({ item: node.item as unknown as T, results: [results[i]!] })
+      } else {
+        job.results[node.index] = results[i]!
+        if (--job.remaining === 0) {
+          this.#pending--
+          this.destination.next({ item: job.record, results: job.results })
+        }
+      }
     }
     this.#drain()
   }
@@ -205,7 +233,7 @@ export class BatchQueues<T, I, R, K> {
   failBatch(batch: Batch<T, I, R, K>, cause: unknown): void {
     if (this.#closed) return
     const records = new Set<T>()
-    for (const node of batch.nodes) records.add(node.job.record)
+    for (const node of batch.nodes) records.add(node.job === null ? (node.item as unknown as T) : node.job.record)
     this.fail(new BatchError<T, I>([...records], batch.items, cause))
   }
 
@@ -274,11 +302,6 @@ export class BatchQueues<T, I, R, K> {
       this.#place(node)
     }
     if (lane.holder === null) this.#keys.delete(lane.key)
-  }
-
-  #emit(job: RecordJob<T, R>): void {
-    this.#pending--
-    this.destination.next({ item: job.record, results: job.results })
   }
 
   #stopped(): boolean {
