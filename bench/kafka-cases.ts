@@ -113,13 +113,13 @@ class Clock {
   constructor(readonly target: number, readonly sampleMs: number | undefined) {}
 
   started(): void {
-    if (this.#first !== 0) return
-    this.#first = performance.now()
-    if (this.sampleMs !== undefined) this.#sampleTimer = setTimeout(() => this.#finish(), this.sampleMs)
+    if (this.#first === 0) this.#first = performance.now()
   }
 
   processed(n: number): void {
     if (this.#last !== 0) return
+    // The sample window opens at the first record processed (a slow first fetch must not leave it empty).
+    if (this.count === 0 && this.sampleMs !== undefined) this.#sampleTimer = setTimeout(() => this.#finish(), this.sampleMs)
     this.count += n
     if (this.count >= this.target) this.#finish()
   }

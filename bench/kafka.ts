@@ -60,7 +60,7 @@ const HELP = `npm run bench -- kafka [options]
   --max-in-flight N      kafka-rx maxInFlight (default ${DEFAULTS.maxInFlight})
   --reps N               run every case N times, interleaved (default ${DEFAULTS.reps})
   --sample-records N     eachMessage stops after N records ... (default ${DEFAULTS.sampleRecords})
-  --sample-ms N          ... or N ms, whichever first (default ${DEFAULTS.sampleMs})
+  --sample-ms N          ... or N ms after its first record, whichever first (default ${DEFAULTS.sampleMs})
   --no-jvm               skip the Parallel Consumer case (no java or mvn needed)
   --cpu-prof             node cases write .cpuprofile files into the current directory
 `
@@ -224,7 +224,8 @@ function makeReport(runs: Map<string, CaseResult[]>, o: Options, kafkaVersion: s
     }
   }
   const rate = (name: string): number => cases[name]?.records_per_s ?? NaN
-  const ratio = (a: number, b: number): number => Math.round((a / b) * 1000) / 1000
+  // NaN when a case measured nothing (e.g. an empty sample): no ratio rather than Infinity.
+  const ratio = (a: number, b: number): number => (b > 0 ? Math.round((a / b) * 1000) / 1000 : NaN)
   const { json: _json, cpuProf: _cpuProf, ...config } = o
   return {
     suite: 'kafka',
