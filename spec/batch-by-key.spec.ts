@@ -2,6 +2,7 @@ import { expect } from 'chai'
 import fc from 'fast-check'
 import { Observable, concatMap, from, lastValueFrom, map, of, take, timer, toArray } from 'rxjs'
 import { TestScheduler } from 'rxjs/testing'
+import { runBatcherBench } from '../bench/batcher'
 import { BatchError, batchByKey } from '../operators/batch-by-key'
 import type { Processed } from '../operators/processed'
 
@@ -247,6 +248,13 @@ describe('batchByKey', () => {
         .subscribe((p) => out.push(p))
       expect(out.map((p) => p.item)).to.deep.equal([1, 2])
       expect(runs).to.equal(2)
+    })
+
+    it('bench module: runs both batchers to completion; only the naive one overlaps keys', async () => {
+      const r = await runBatcherBench({ records: 5_000, keys: 100, runs: 1, warmup: 0, accumulationDelay: 1 })
+      expect(r.batcherOverlaps).to.equal(0)
+      expect(r.naiveOverlaps).to.be.greaterThan(0) // what the benchmark's baseline gives up
+      expect(r.ratio).to.be.greaterThan(0) // a number; its size is the benchmark's business, not a test's
     })
 
     it('names the failed batch in the BatchError message', () => {

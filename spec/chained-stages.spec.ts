@@ -38,8 +38,8 @@ describe('chained per-key stages', () => {
   // Caught: batchByKey placing every item in the forming batch regardless of its key's running batch (a key
   // in two running batches), and groupByKeyConcat's `push` enqueuing a lane whose item is running
   // (`if (lane.current === null)` -> `if (true)`: two reads of a key at once). Both surface as an error of
-  // the pipeline, hence the error observer: without it RxJS reports the error outside virtual time and the
-  // property passed the second mutation in 2 of 3 runs.
+  // the pipeline, hence the error observer: the property then fails on the error itself, not only on a
+  // missing completion.
   it('groupByKeyConcat (read) then batchByKey (write) keep per-key order end to end', () => {
     fc.assert(
       fc.property(scenario, (s) => {
