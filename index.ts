@@ -37,6 +37,8 @@ export { originOf } from './operators/origin-of'
 export { forward, forwardMany, drop, failed, messagesOf } from './operators/result'
 export type { Result, Forward, ForwardMany, Drop, Failed, OutputMessage } from './operators/result'
 export { withRetry } from './operators/with-retry'
+export { batchByKey, BatchError } from './operators/batch-by-key'
+export type { BatchByKeyOptions, BatchByKeyItemsOptions } from './operators/batch-by-key'
 export type { WithRetryOptions } from './operators/with-retry'
 
 // The Kafka side.
