@@ -25,7 +25,7 @@ describe('bench: operators suite (smoke)', function () {
   }
 
   it('prints the headline ratios as the last line of stdout', () => {
-    for (const field of ['gbkc_vs_naive', 'gbkc_vs_naive_promise', 'chain_vs_naive', 'scaling', 'scaling_cpu', 'scaling_promise', 'littles_law']) {
+    for (const field of ['gbkc_vs_naive', 'gbkc_vs_naive_promise', 'chain_vs_naive', 'gbkc_vs_naive_cpu', 'gbkc_vs_naive_promise_cpu', 'chain_vs_naive_cpu', 'scaling', 'scaling_cpu', 'scaling_promise', 'littles_law']) {
       positive(report[field])
     }
   })
