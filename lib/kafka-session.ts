@@ -1,0 +1,347 @@
+import type { Subscriber } from 'rxjs'
+import type { DecodeContext, DecodeFailure, Decoder } from './decoders'
+import { FetchGate } from './fetch-gate'
+import { KafkaCommitSink } from './kafka-commit-sink'
+import type {
+  ConsumerEventLike,
+  CrashPayloadLike,
+  EachBatchPayloadLike,
+  EndBatchProcessPayloadLike,
+  GroupJoinPayloadLike,
+  KafkaConsumerLike,
+  KafkaMessageLike,
+} from './kafka-client'
+import type { OffsetTracker } from './offset-tracker'
+import type { OwnedPartition, PartitionEpochs } from './partition-epochs'
+import type { KafkaRecord, TrackedCommitOffset } from './record'
+
+/** A record as the source emits it (`SourceRecord` in kafka-source.ts), e.g. `KafkaRecord<string, Order>`. */
+export type SessionRecord<K, V> = KafkaRecord<K, V> | DecodeFailure
+
+/** `fromKafka`'s options, checked and with their defaults applied (`{ maxInFlight: 10_000, ... }`). */
+export interface Settings<K, V> {
+  topics: (string | RegExp)[]
+  fromBeginning: boolean
+  maxInFlight: number
+  resumeBelow: number
+  keyDecoder: Decoder<K> | undefined
+  valueDecoder: Decoder<V> | undefined
+  partitionsConsumedConcurrently: number | undefined
+  heartbeatInterval: number
+}
+
+/**
+ * One subscription of a `fromKafka` source (internal, not exported from the package): the consumer's whole
+ * life from connect to disconnect. It runs `eachBatch` (delivery to the tracker, the in-flight budget and
+ * its wait), follows the group through instrumentation events (GROUP_JOIN, REBALANCING, STOP, CRASH,
+ * END_BATCH_PROCESS), sends commits through its {@link KafkaCommitSink} and shuts down in order: final
+ * commit, then stop, then disconnect.
+ *
+ * @example
+ * const session = new Session(consumer, settings, epochs, tracker, subscriber)
+ * session.start(undefined)
+ * // later, on unsubscribe:
+ * await session.close()
+ */
+export class Session<K, V> {
+  /** Settles when close() is over: what `closed()` returns. */
+  readonly done: Promise<void>
+  #settle!: (error?: unknown) => void
+  readonly #sink: KafkaCommitSink
+  readonly #gate: FetchGate
+  readonly #removers: (() => void)[] = []
+  #starting: Promise<void> = Promise.resolve()
+  #closing = false
+  // Batches waiting inside eachBatch for the in-flight budget.
+  #waiters: (() => void)[] = []
+
+  constructor(
+    readonly consumer: KafkaConsumerLike,
+    readonly settings: Settings<K, V>,
+    readonly epochs: PartitionEpochs,
+    readonly tracker: OffsetTracker,
+    readonly subscriber: Subscriber<SessionRecord<K, V>>,
+  ) {
+    this.#sink = new KafkaCommitSink(consumer, epochs)
+    this.#gate = new FetchGate(consumer, () => epochs.assigned())
+    this.done = new Promise<void>((resolve, reject) => {
+      this.#settle = (error) => (error === undefined ? resolve() : reject(error))
+    })
+    this.done.catch(() => undefined) // reported through closed(), never as an unhandled rejection
+  }
+
+  start(previousShutdown: Promise<void> | undefined): void {
+    this.#starting = (async () => {
+      // A resubscription (retry, repeat) waits for the previous one to have disconnected.
+      if (previousShutdown !== undefined) await previousShutdown
+      if (this.#closing) return
+      // Nothing is owned by this subscription until its first GROUP_JOIN.
+      this.epochs.revokeAll()
+      this.#listen()
+      const { consumer, settings } = this
+      await consumer.connect()
+      if (this.#closing) return
+      await consumer.subscribe({ topics: settings.topics, fromBeginning: settings.fromBeginning })
+      if (this.#closing) return
+      await consumer.run({
+        autoCommit: false,
+        eachBatchAutoResolve: false,
+        ...(settings.partitionsConsumedConcurrently === undefined ? {} : { partitionsConsumedConcurrently: settings.partitionsConsumedConcurrently }),
+        eachBatch: async (payload) => this.#eachBatch(payload),
+      })
+    })()
+    this.#starting.catch((error) => this.#fail(error))
+  }
+
+  async commit(offsets: readonly TrackedCommitOffset[]): Promise<readonly TrackedCommitOffset[]> {
+    const sent = await this.#sink.commit(offsets)
+    this.tracker.committed(sent)
+    return sent
+  }
+
+  /** The tracker released budget: resume fetching (and waiting batches) once at the low-water mark. */
+  released(inFlight: number): void {
+    if (inFlight <= this.settings.resumeBelow && !this.#closing && this.#gate.paused) {
+      this.#gate.resume()
+      this.#wake()
+    }
+  }
+
+  #wake(): void {
+    const waiters = this.#waiters
+    this.#waiters = []
+    for (const wake of waiters) wake()
+  }
+
+  /** Stops delivering, commits what is finished, then stops and disconnects the consumer. */
+  async close(): Promise<void> {
+    try {
+      await this.#close()
+      this.#settle()
+    } catch (error) {
+      this.#settle(error)
+      throw error
+    }
+  }
+
+  async #close(): Promise<void> {
+    this.#closing = true
+    this.#wake() // a batch waiting for budget returns, so that kafkajs can stop
+    const errors: unknown[] = []
+    await this.#starting.catch(() => undefined)
+    try {
+      // After a commit in flight, what finished since: before stop(), which would silently drop it.
+      await this.#sink.idle()
+      const sent = await this.#sink.commit(this.tracker.committable())
+      this.tracker.committed(sent)
+    } catch (error) {
+      errors.push(error)
+    }
+    for (const step of [() => this.consumer.stop(), () => this.consumer.disconnect()]) {
+      try {
+        await step()
+      } catch (error) {
+        errors.push(error)
+      }
+    }
+    for (const remove of this.#removers.splice(0)) remove()
+    if (errors.length > 0) throw errors.length === 1 ? errors[0] : new AggregateError(errors, 'fromKafka: shutdown failed')
+  }
+
+  #fail(error: unknown): void {
+    if (!this.#closing) this.subscriber.error(error)
+  }
+
+  #listen(): void {
+    const { consumer } = this
+    const on = <P>(name: string | undefined, handler: (payload: P) => void): void => {
+      if (name === undefined) return
+      this.#removers.push(
+        consumer.on(name, (event: ConsumerEventLike<P>) => {
+          // A listener that throws would throw inside kafkajs (in the middle of a rejoin): error the stream.
+          try {
+            handler(event.payload)
+          } catch (error) {
+            this.#fail(error)
+          }
+        }),
+      )
+    }
+    const { events } = consumer
+    on<GroupJoinPayloadLike>(events.GROUP_JOIN, (p) => this.#assigned(p.memberAssignment))
+    on<unknown>(events.REBALANCING, () => this.#revokeAll(true))
+    on<unknown>(events.STOP, () => this.#revokeAll(false))
+    on<CrashPayloadLike>(events.CRASH, (p) => {
+      if (!p.restart) this.#fail(p.error)
+    })
+    on<EndBatchProcessPayloadLike>(events.END_BATCH_PROCESS, (p) => {
+      // A batch of control records only (e.g. a transaction marker fetched alone): kafkajs moved its fetch
+      // position past it without calling eachBatch, so the commit may move past it too.
+      if (p.batchSize !== 0 || this.#closing) return
+      const epoch = this.epochs.epochOf(p.topic, p.partition)
+      if (epoch === undefined) return
+      const next = nextOffset(p.lastOffset)
+      let offsets: TrackedCommitOffset[]
+      if (this.epochs.lane(p.topic, p.partition).nextSeq > 0) {
+        this.tracker.advance(p.topic, p.partition, epoch, next)
+        offsets = this.tracker.committable().filter((o) => o.topic === p.topic && o.partition === p.partition)
+      } else {
+        // Nothing delivered yet in this epoch, so the tracker has no progress to advance: the fetch started
+        // at the committed offset and passed only control records, so committing past them is safe.
+        offsets = [{ topic: p.topic, partition: p.partition, offset: next, epoch }]
+      }
+      // Committed here: no record finishes because of it, so commitOffsets would not notice this progress
+      // (a quiet transactional partition would keep a lag of its last markers). Best effort, gap-safe.
+      if (offsets.length > 0) {
+        this.#sink.commit(offsets).then((sent) => this.tracker.committed(sent), () => undefined)
+      }
+    })
+  }
+
+  #assigned(assignment: Readonly<Record<string, readonly number[]>>): void {
+    // A rejoin without REBALANCING first (kafkajs rejoins on stale metadata, and after a crash restart):
+    // the old generation is gone, so its offsets are not committed.
+    this.#revokeAll(false)
+    this.epochs.assign(assignment)
+    this.#gate.reassigned()
+  }
+
+  #revokeAll(commitFirst: boolean): void {
+    if (commitFirst && this.epochs.owning) {
+      const owned = this.tracker.committable().filter((o) => this.epochs.epochOf(o.topic, o.partition) === o.epoch)
+      this.epochs.revokeAll()
+      // Sent at once while kafkajs still holds the old generation; dropped if another rejoin came first.
+      if (owned.length > 0) this.#sink.commitRevoked(owned, this.epochs.generation).catch(() => undefined)
+    } else {
+      this.epochs.revokeAll()
+    }
+    this.tracker.revokeAll()
+  }
+
+  async #eachBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayloadLike): Promise<void> {
+    const { subscriber, tracker, settings } = this
+    if (this.#closing || subscriber.closed) return
+    const { topic, partition, messages } = batch
+    const lane = this.epochs.lane(topic, partition)
+    const stop = (): boolean =>
+      this.#closing || subscriber.closed || !isRunning() || isStale() || this.epochs.epochOf(topic, partition) !== lane.epoch
+    let last: string | undefined
+    let delivered = 0
+    let kafkaError: { error: unknown } | undefined
+    try {
+      while (delivered < messages.length && !stop()) {
+        if (tracker.inFlight >= settings.maxInFlight) {
+          // Budget used: pause every partition (no other fetch), and wait here, heartbeating, until finished
+          // records bring the budget back to resumeBelow. Waiting here rather than returning resumes at once:
+          // kafkajs only looks at paused partitions again after sleeping maxWaitTimeInMs.
+          this.#gate.pause()
+          kafkaError = await this.#budget(heartbeat, stop)
+          if (kafkaError !== undefined) break
+          continue
+        }
+        const message = messages[delivered]!
+        const record = this.#record(lane, message)
+        tracker.deliver(record)
+        delivered++
+        last = message.offset
+        subscriber.next(record)
+      }
+      // A rejoin while this batch waited gave the partition a new epoch and kafkajs a new fetch position,
+      // which a stale resolve must not move.
+      if (this.epochs.epochOf(topic, partition) === lane.epoch) {
+        // Only what was delivered: the rest of the batch is fetched again.
+        if (last !== undefined) resolveOffset(last)
+        if (delivered === messages.length) {
+          // The fetch covered offsets past the last message (control records, compaction): so may the commit.
+          tracker.advance(topic, partition, lane.epoch, nextOffset(batch.lastOffset()))
+        }
+      }
+    } catch (error) {
+      // Our own failure: never thrown into kafkajs (it would restart the consumer); the stream errors instead.
+      this.#fail(error)
+    }
+    // kafkajs's own (a heartbeat that found the group rebalancing): thrown, so that kafkajs rejoins.
+    if (kafkaError !== undefined) throw kafkaError.error
+  }
+
+  /**
+   * Waits until the budget is back (the gate resumed), heartbeating meanwhile so the member stays in the
+   * group. Returns the heartbeat's error when it failed (the group is rebalancing), else undefined.
+   */
+  async #budget(heartbeat: () => Promise<void>, stop: () => boolean): Promise<{ error: unknown } | undefined> {
+    while (this.#gate.paused && !stop()) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(wake, this.settings.heartbeatInterval)
+        function wake(): void {
+          clearTimeout(timer)
+          resolve()
+        }
+        this.#waiters.push(wake)
+      })
+      try {
+        await heartbeat()
+      } catch (error) {
+        return { error }
+      }
+    }
+    return undefined
+  }
+
+
+  #record(lane: OwnedPartition, message: KafkaMessageLike): SessionRecord<K, V> {
+    const { topic, partition, epoch } = lane
+    const seq = lane.nextSeq++
+    const { offset, timestamp } = message
+    const headers = message.headers ?? {}
+    const { keyDecoder, valueDecoder } = this.settings
+    let key: K
+    let value: V
+    if (keyDecoder === undefined) key = message.key as K
+    else {
+      try {
+        key = keyDecoder(message.key, { topic, partition, offset, headers } satisfies DecodeContext)
+      } catch (cause) {
+        return decodeFailure(lane, seq, message, headers, message.key, 'key', cause)
+      }
+    }
+    if (valueDecoder === undefined) value = message.value as V
+    else {
+      try {
+        value = valueDecoder(message.value, { topic, partition, offset, headers })
+      } catch (cause) {
+        return decodeFailure(lane, seq, message, headers, key, 'value', cause)
+      }
+    }
+    return { topic, partition, offset, seq, epoch, key, value, headers, timestamp }
+  }
+}
+
+function decodeFailure(
+  lane: OwnedPartition,
+  seq: number,
+  message: KafkaMessageLike,
+  headers: KafkaRecord['headers'],
+  key: unknown,
+  part: 'key' | 'value',
+  cause: unknown,
+): DecodeFailure {
+  const { topic, partition, epoch } = lane
+  return {
+    topic,
+    partition,
+    offset: message.offset,
+    seq,
+    epoch,
+    key,
+    value: null,
+    headers,
+    timestamp: message.timestamp,
+    rawKey: message.key,
+    rawValue: message.value,
+    decodeError: { part, cause },
+  }
+}
+
+function nextOffset(offset: string): string {
+  return (BigInt(offset) + 1n).toString()
+}
