@@ -90,7 +90,7 @@ export class Session<K, V> {
         eachBatch: async (payload) => this.#eachBatch(payload),
       })
     })()
-    this.#starting.catch((error) => this.#fail(error))
+    this.#starting.catch((error) => this.#fail(previousShutdown === undefined ? error : new ConsumerReuseError(error)))
   }
 
   async commit(offsets: readonly TrackedCommitOffset[]): Promise<readonly TrackedCommitOffset[]> {
@@ -344,4 +344,20 @@ function decodeFailure(
 
 function nextOffset(offset: string): string {
   return (BigInt(offset) + 1n).toString()
+}
+
+/**
+ * Starting a consumer again after an earlier subscription disconnected it failed. kafkajs 2.2.4 consumers
+ * cannot connect again once disconnected ("write after end"), so `retry()` / `repeat()` over a source made on
+ * one consumer object fail here; the fix is a factory, `fromKafka(() => kafka.consumer({ groupId }), ...)`.
+ */
+export class ConsumerReuseError extends Error {
+  constructor(override readonly cause: unknown) {
+    super(
+      'fromKafka: the consumer failed to start again after an earlier subscription disconnected it ' +
+        '(a kafkajs consumer cannot reconnect once disconnected); to subscribe more than once (retry, repeat), ' +
+        `pass a factory: fromKafka(() => kafka.consumer({ groupId }), options). Cause: ${String(cause)}`,
+    )
+    this.name = 'ConsumerReuseError'
+  }
 }

@@ -24,6 +24,7 @@ import type { Admin, ConsumerConfig, Kafka, Producer } from 'kafkajs'
 import { retry } from 'rxjs'
 import type { KafkaConsumerLike } from '../../lib/kafka-client'
 import { fromKafka, type SourceRecord } from '../../lib/kafka-source'
+import { ConsumerReuseError } from '../../lib/kafka-session'
 import { recordKey, type RecordKey } from '../../lib/record-key'
 import { commitOffsets } from '../../operators/commit-offsets'
 import { groupByKeyConcat } from '../../operators/group-by-key-concat'
@@ -196,15 +197,19 @@ describe('integration: crash (SIGKILL) and restart', function () {
     await retryReachesTheEnd((kafka, groupId) => new ConsumerPerSession(() => kafka.consumer(retryConsumerConfig(groupId))))
   })
 
-  // The same with a plain kafkajs consumer: the source promises that a resubscription waits for the previous
-  // session to disconnect and then connects again, but a kafkajs 2.2.4 consumer cannot be used again once
-  // disconnected (its next request fails with KafkaJSConnectionClosedError), so the retry errors.
-  it('after an error, retry() resubscribes a source made on a plain kafkajs consumer', async function () {
+  // The same with one plain kafkajs consumer object: a resubscription waits for the previous session to
+  // disconnect and connects the same consumer again, but a kafkajs 2.2.4 consumer cannot be used again once
+  // disconnected. The retry must then fail with an error that names the fix (a consumer factory), not with
+  // kafkajs's bare "write after end".
+  it('after an error, retry() over one plain kafkajs consumer fails with an error naming the factory fix', async function () {
     this.timeout(120_000)
-    await retryReachesTheEnd((kafka, groupId) => kafka.consumer(retryConsumerConfig(groupId)))
+    await retryReachesTheEnd((kafka, groupId) => kafka.consumer(retryConsumerConfig(groupId)), 'reuse error')
   })
 
-  async function retryReachesTheEnd(makeConsumer: (kafka: Kafka, groupId: string) => KafkaConsumerLike): Promise<void> {
+  async function retryReachesTheEnd(
+    makeConsumer: (kafka: Kafka, groupId: string) => KafkaConsumerLike,
+    expecting: 'the end' | 'reuse error' = 'the end',
+  ): Promise<void> {
     const kafka = testKafka('crash-retry')
     const admin: Admin = kafka.admin()
     await admin.connect()
@@ -252,6 +257,12 @@ describe('integration: crash (SIGKILL) and restart', function () {
       () => `the source's tracker has ${source.tracker.inFlight} records in flight (maxInFlight 50); ` +
         `committed ${fmt(committed)}, end offsets ${fmt(ends)}`,
     )
+    if (expecting === 'reuse error') {
+      expect(errors, 'errors after the retry').to.have.length(1)
+      expect(errors[0]).to.be.instanceOf(ConsumerReuseError)
+      expect(String(errors[0])).to.match(/pass a factory/)
+      return
+    }
     expect(errors.map(String), 'errors after the retry').to.deep.equal([])
     expect(failures).to.equal(1)
     expect(asSortedPairs(committed)).to.deep.equal(asSortedPairs(ends))
