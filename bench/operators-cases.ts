@@ -19,8 +19,10 @@ export interface CaseConfig {
   latencyMs: number
 }
 
-// Both chains commit every 1000 finished records or every second, whichever first, through a commit that
-// resolves at once: the bench measures the operators, not a broker.
+/**
+ * Commit settings of both chains: every 1000 finished records or every second, whichever first, through a
+ * commit that resolves at once (the bench measures the operators, not a broker).
+ */
 export const COMMIT = { interval: 1000, batchSize: 1000 }
 
 type Projection = 'sync' | 'promise'
