@@ -5,7 +5,7 @@
 // 2. `onExhausted: 'fail'`: the stream errors with the record's error and the group ends committed exactly
 //    at the failed record's offset: everything before it, nothing past it.
 import { expect } from 'chai'
-import type { Admin, Consumer, Producer } from 'kafkajs'
+import type { Admin, Producer } from 'kafkajs'
 import { defer, delay, of, throwError } from 'rxjs'
 import { DEAD_LETTER_HEADERS } from '../../lib/dead-letter'
 import { isDecodeFailure, type Decoder } from '../../lib/decoders'
@@ -18,7 +18,7 @@ import { orderedMerge } from '../../operators/ordered-merge'
 import { drop, forward, type OutputMessage, type Result } from '../../operators/result'
 import { withRetry } from '../../operators/with-retry'
 import { createTopic, testKafka, uniqueName } from './broker-hooks'
-import { CommitAudit, committedOffsetsOf, endOffsetsOf, pairs, produceKeyedSequence, until } from './fixtures/source-harness'
+import { CommitAudit, committedOffsetsOf, endOffsetsOf, pairs, produceKeyedSequence, readTopic, until } from './fixtures/source-harness'
 
 /** `<key>#<n>` values; anything starting with BAD is undecodable. */
 const sequenceDecoder: Decoder<{ key: string; n: number }> = (data) => {
@@ -28,25 +28,6 @@ const sequenceDecoder: Decoder<{ key: string; n: number }> = (data) => {
   return { key: key!, n: Number(n) }
 }
 
-/** Reads a topic from the beginning until `count` messages arrived (a twin of publish.spec's: importing a spec would run it). */
-async function readTopic(consumer: Consumer, topic: string, count: number): Promise<{ key: string; value: string; headers: Record<string, string> }[]> {
-  const out: { key: string; value: string; headers: Record<string, string> }[] = []
-  await consumer.connect()
-  await consumer.subscribe({ topics: [topic], fromBeginning: true })
-  await consumer.run({
-    eachMessage: async ({ message }) => {
-      const headers: Record<string, string> = {}
-      for (const [k, v] of Object.entries(message.headers ?? {})) headers[k] = String(v)
-      out.push({ key: message.key?.toString() ?? '', value: message.value?.toString() ?? '', headers })
-    },
-  })
-  try {
-    await until(() => out.length >= count, `${count} messages in ${topic} (have ${out.length})`)
-    return out
-  } finally {
-    await consumer.disconnect()
-  }
-}
 
 type In = SourceRecord<Buffer | null, { key: string; n: number }>
 

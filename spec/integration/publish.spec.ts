@@ -5,7 +5,7 @@
 // commit was ever sent past a record whose outputs the broker had not acknowledged (acks recorded as they
 // resolve, commits audited as they are sent); the group ends committed at the end offsets (zero lag).
 import { expect } from 'chai'
-import type { Admin, Consumer, Producer } from 'kafkajs'
+import type { Admin, Producer } from 'kafkajs'
 import { of, delay } from 'rxjs'
 import { fromKafka, type SourceRecord } from '../../lib/kafka-source'
 import { publish } from '../../lib/publish'
@@ -17,7 +17,7 @@ import { orderedMerge } from '../../operators/ordered-merge'
 import { drop, forward, forwardMany, type OutputMessage, type Result } from '../../operators/result'
 import { withRetry } from '../../operators/with-retry'
 import { createTopic, testKafka, uniqueName } from './broker-hooks'
-import { CommitAudit, committedOffsetsOf, endOffsetsOf, pairs, produceKeyedSequence, sequenceOf, until } from './fixtures/source-harness'
+import { CommitAudit, committedOffsetsOf, endOffsetsOf, pairs, produceKeyedSequence, readTopic, sequenceOf, until } from './fixtures/source-harness'
 
 const RECORDS = 3_000
 const PARTITIONS = 4
@@ -28,25 +28,6 @@ function fate(n: number): 'drop' | 'many' | 'one' {
   return n % 7 === 3 ? 'drop' : n % 5 === 1 ? 'many' : 'one'
 }
 
-/** Reads every message of a topic until `count` arrived; returns [key, value] pairs per partition in order. */
-async function readTopic(consumer: Consumer, topic: string, count: number): Promise<{ key: string; value: string; headers: Record<string, string> }[]> {
-  const out: { key: string; value: string; headers: Record<string, string> }[] = []
-  await consumer.connect()
-  await consumer.subscribe({ topics: [topic], fromBeginning: true })
-  await consumer.run({
-    eachMessage: async ({ message }) => {
-      const headers: Record<string, string> = {}
-      for (const [k, v] of Object.entries(message.headers ?? {})) headers[k] = String(v)
-      out.push({ key: message.key?.toString() ?? '', value: message.value?.toString() ?? '', headers })
-    },
-  })
-  try {
-    await until(() => out.length >= count, `${count} messages in ${topic} (have ${out.length})`)
-    return out
-  } finally {
-    await consumer.disconnect()
-  }
-}
 
 describe('integration: publish', function () {
   let admin: Admin
