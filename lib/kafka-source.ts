@@ -204,9 +204,9 @@ class KafkaSourceObservable<K, V> extends Observable<SourceRecord<K, V>> impleme
     return defer(async () => (this.#committer === undefined ? [] : this.#committer.commit(offsets)))
   }
 
-  isStale(record: RecordOrigin): boolean {
-    return this.#session === undefined || this.#epochs.epochOf(record.topic, record.partition) !== record.epoch
-  }
+  // A bound property, not a method: `skip: source.isStale` must work when passed on its own.
+  readonly isStale = (record: RecordOrigin): boolean =>
+    this.#session === undefined || this.#epochs.epochOf(record.topic, record.partition) !== record.epoch
 
   closed(): Promise<void> {
     return this.#session?.done ?? this.#closed

@@ -301,6 +301,9 @@ describe('fromKafka (fake consumer)', () => {
     expect(again.map((r) => [r.offset, r.seq])).to.deep.equal([['2', 0], ['3', 1], ['4', 2], ['5', 3]])
     expect(again[0]!.epoch).to.be.greaterThan(got[0]!.epoch)
     expect(source.isStale(again[0]!)).to.equal(false)
+    // Passed on its own, as in `skip: source.isStale`: bound, so it gives the same answers.
+    const { isStale } = source
+    expect([isStale(got[2]!), isStale(again[0]!)]).to.deep.equal([true, false])
     expect(source.tracker.inFlight).to.equal(5) // got[3] of the old epoch still runs
     sub.unsubscribe()
     await source.closed()
