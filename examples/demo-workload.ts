@@ -2,6 +2,7 @@
  * The demo's workload: order events over skewed (Zipf-like) customers, produced fast and in a known order.
  */
 import { CompressionTypes, type Producer } from 'kafkajs'
+import { seededRandom } from '../lib/testing/seeded-random'
 
 /** One order event, the JSON value of an input record (keyed by `customer`). */
 export interface Order {
@@ -52,7 +53,7 @@ const RECORDS_PER_REQUEST = 12_000
  */
 export async function produceWorkload(producer: Producer, options: WorkloadOptions): Promise<ProducedWorkload> {
   const { topic, records, keys, partitions, skew } = options
-  const random = mulberry32(0x6b61666b) // fixed seed: the same workload on every run
+  const random = seededRandom(0x6b61666b) // fixed seed: the same workload on every run
   const pickRank = zipf(keys, skew, random)
   // Ranks are scattered over customer ids, so hot customers do not all share a prefix (or a partition).
   const customerOfRank = shuffled(Array.from({ length: keys }, (_, i) => i), random)
@@ -114,18 +115,6 @@ function zipf(n: number, s: number, random: () => number): () => number {
       else hi = mid
     }
     return lo
-  }
-}
-
-/** A small seeded PRNG (Mulberry32): reproducible workloads without a dependency. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
   }
 }
 
