@@ -126,6 +126,8 @@ export interface KafkaConsumerLike {
   resume(topicPartitions: TopicPartitionsLike[]): void
   stop(): Promise<void>
   disconnect(): Promise<void>
+  /** Moves the fetch position. `fromKafka` refuses it while subscribed (it drives the fetch position itself). */
+  seek?(target: TopicPartitionOffsetLike): void
   /** Adds an instrumentation listener; returns its remover. */
   on(eventName: string, listener: (event: ConsumerEventLike<any>) => void): () => void
   readonly events: ConsumerEventNamesLike

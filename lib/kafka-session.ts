@@ -78,6 +78,7 @@ export class Session<K, V> {
       // Nothing is owned by this subscription until its first GROUP_JOIN.
       this.epochs.revokeAll()
       this.#listen()
+      this.#refuseSeeks()
       const { consumer, settings } = this
       await consumer.connect()
       if (this.#closing) return
@@ -198,6 +199,26 @@ export class Session<K, V> {
     })
   }
 
+  /**
+   * A seek would move kafkajs's fetch position behind the tracker's back (offsets of an epoch must grow, and
+   * the commit would follow the old position), so while subscribed `consumer.seek` throws a clear error
+   * instead. The consumer's own `seek` is put back on close.
+   */
+  #refuseSeeks(): void {
+    const { consumer } = this
+    const seek = consumer.seek
+    if (typeof seek !== 'function') return
+    consumer.seek = (target) => {
+      throw new Error(
+        `fromKafka: consumer.seek(${target.topic}[${target.partition}] to ${target.offset}) is not supported while the ` +
+          'source runs: it drives the fetch position itself. Reset the group offsets (admin.setOffsets) before subscribing instead.',
+      )
+    }
+    this.#removers.push(() => {
+      consumer.seek = seek
+    })
+  }
+
   #assigned(assignment: Readonly<Record<string, readonly number[]>>): void {
     // A rejoin without REBALANCING first (kafkajs rejoins on stale metadata, and after a crash restart):
     // the old generation is gone, so its offsets are not committed.
@@ -223,8 +244,13 @@ export class Session<K, V> {
     if (this.#closing || subscriber.closed) return
     const { topic, partition, messages } = batch
     const lane = this.epochs.lane(topic, partition)
-    const stop = (): boolean =>
-      this.#closing || subscriber.closed || !isRunning() || isStale() || this.epochs.epochOf(topic, partition) !== lane.epoch
+    // Checked per record, so O(1) reads only. kafkajs's isRunning()/isStale() are read at the start and after
+    // every wait instead: isStale() builds a JSON key per call (about a tenth of a no-op pipeline's time), and
+    // it can only turn true through a seek, which the source refuses while it runs (#refuseSeeks).
+    const { generation } = this.epochs
+    const stop = (): boolean => this.#closing || subscriber.closed || this.epochs.generation !== generation
+    const kafkaStopped = (): boolean => !isRunning() || isStale()
+    if (kafkaStopped()) return
     let last: string | undefined
     let delivered = 0
     let kafkaError: { error: unknown } | undefined
@@ -236,7 +262,7 @@ export class Session<K, V> {
           // kafkajs only looks at paused partitions again after sleeping maxWaitTimeInMs.
           this.#gate.pause()
           kafkaError = await this.#budget(heartbeat, stop)
-          if (kafkaError !== undefined) break
+          if (kafkaError !== undefined || kafkaStopped()) break
           continue
         }
         const message = messages[delivered]!

@@ -103,6 +103,8 @@ const consumersInUse = new WeakMap<KafkaConsumerLike, { closing: Promise<void> |
  *   of its key, as long as the key does not include the epoch (see `recordKey`).
  * - **Decoding.** A record whose key or value the decoder rejects is emitted as a {@link DecodeFailure}
  *   (see `isDecodeFailure`), in its place: never skipped behind the commit's back, never an error.
+ * - **No seeks.** The source owns the fetch position: `consumer.seek` throws while subscribed (reset the
+ *   group's offsets with the admin client before subscribing instead).
  * - **Errors.** A failure to connect, subscribe or run, a crash the client does not restart from
  *   (`CRASH` with `restart: false`), or a commit refused for another reason than a rebalance, errors the
  *   stream.

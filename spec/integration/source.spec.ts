@@ -159,4 +159,25 @@ describe('integration: fromKafka', function () {
     expect(String(error)).to.match(/ECONNREFUSED|Connection error|connect/i)
     await source.closed()
   })
+  it('refuses consumer.seek while subscribed, with a clear error (no record delivered behind the tracker)', async function () {
+    this.timeout(90_000)
+    const topic = await createTopic('source-seek', 1)
+    await producer.send({ topic, messages: Array.from({ length: 40 }, (_, i) => ({ key: 'k', value: String(i) })) })
+    const consumer = testKafka('source-seek').consumer({ groupId: uniqueName('source-seek-group'), maxWaitTimeInMs: 100 })
+    const source = fromKafka(consumer, { topics: [topic], fromBeginning: true })
+    const got: Rec[] = []
+    // Seeks synchronously from inside the pipeline, while the batch holding offsets 0-39 is being delivered.
+    const seekAt20 = tap((r: Rec) => {
+      if (r.offset === '20') consumer.seek({ topic, partition: 0, offset: '5' })
+    })
+    const error = await new Promise<unknown>((resolve) => {
+      source.pipe(tap((r) => got.push(r)), seekAt20, commitOffsets(source, { interval: 50 })).subscribe({ error: resolve, complete: () => resolve(undefined) })
+    })
+    await source.closed()
+    expect(String(error)).to.match(/consumer\.seek\(.*\[0\] to 5\) is not supported while the source runs/)
+    expect(got.map((r) => Number(r.offset))).to.deep.equal(Array.from({ length: 21 }, (_, i) => i))
+    // The consumer's own seek is back once the subscription is over.
+    expect(() => consumer.seek({ topic, partition: 0, offset: '5' })).to.throw(/not connected|not running|KafkaJS|Consumer/i)
+  })
+
 })
