@@ -18,6 +18,9 @@ export interface DeadLetterSource extends RecordOrigin {
   readonly key: unknown
   readonly value: unknown
   readonly headers?: KafkaRecord['headers']
+  /** The bytes as fetched (`fromKafka` sets them): sent as they are when present. */
+  readonly rawKey?: Buffer | null
+  readonly rawValue?: Buffer | null
 }
 
 /** Why a record goes to the dead-letter topic. */
@@ -46,8 +49,8 @@ export const defaultDeadLetterEncoder: DeadLetterEncoder = (data) => {
 }
 
 /**
- * The dead letter of a record: its original key and value (the raw bytes of a `DecodeFailure`, otherwise the
- * decoded data re-encoded by `encode`), its own headers, and headers naming the source topic, partition,
+ * The dead letter of a record: its original key and value (`rawKey`/`rawValue`, the bytes as fetched, which
+ * `fromKafka` keeps on every record; only a record without them is re-encoded by `encode`), its own headers, and headers naming the source topic, partition,
  * offset, the error and the attempts. It has no partition: the producer picks it from the key, so letters of
  * one key stay in order.
  *
@@ -59,8 +62,9 @@ export function deadLetterOf(
   record: DeadLetterSource, cause: DeadLetterCause, encode: DeadLetterEncoder = defaultDeadLetterEncoder,
 ): ProducerMessageLike {
   const decodeFailed = isDecodeFailure(record)
-  const key = decodeFailed ? record.rawKey : encode(record.key, 'key')
-  const value = decodeFailed ? record.rawValue : encode(record.value, 'value')
+  // The original bytes whenever the source kept them; re-encoding is for records built by other means.
+  const key = record.rawKey !== undefined ? record.rawKey : encode(record.key, 'key')
+  const value = record.rawValue !== undefined ? record.rawValue : encode(record.value, 'value')
   return {
     key,
     value,

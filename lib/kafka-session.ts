@@ -338,7 +338,7 @@ export class Session<K, V> {
         return decodeFailure(lane, seq, message, headers, key, 'value', cause)
       }
     }
-    return { topic, partition, offset, seq, epoch, key, value, headers, timestamp }
+    return { topic, partition, offset, seq, epoch, key, value, headers, timestamp, rawKey: message.key, rawValue: message.value }
   }
 }
 

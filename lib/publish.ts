@@ -25,7 +25,7 @@ export interface PublishOptions {
   maxAttempts?: number
   /** Ms to wait before retry `attempt` (1-based). Default `min(100 * 2^(attempt - 1), 10000)`. */
   backoff?: (attempt: number) => number
-  /** Re-encodes a decoded key or value for a dead letter. Default: Buffers and strings as is, else JSON. */
+  /** Encodes the key or value of a dead letter whose record has no `rawKey`/`rawValue` (one not from `fromKafka`). Default: Buffers and strings as is, else JSON. */
   encodeDeadLetter?: DeadLetterEncoder
   /** Schedules linger and retries. Default `asyncScheduler`. */
   scheduler?: SchedulerLike

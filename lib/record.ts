@@ -27,6 +27,13 @@ export interface KafkaRecord<K = Buffer | null, V = Buffer | null> extends Recor
   readonly headers: Readonly<Record<string, Buffer | string | undefined | (Buffer | string)[]>>
   /** Milliseconds since the epoch, as a string (kafkajs's representation). */
   readonly timestamp: string
+  /**
+   * The key and value bytes as fetched, before decoding (set by `fromKafka`; the same Buffers as `key` and
+   * `value` when no decoder is set). A dead letter carries these, not a re-encoding of the decoded data. Held
+   * as long as the record is, so in-flight memory counts them.
+   */
+  readonly rawKey?: Buffer | null
+  readonly rawValue?: Buffer | null
 }
 
 /** One partition's commit: `offset` is the next offset to read, as Kafka's commit API expects. */

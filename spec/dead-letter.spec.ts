@@ -30,6 +30,16 @@ describe('deadLetterOf', () => {
     expect(defaultDeadLetterEncoder(undefined, 'key')).to.equal(null)
   })
 
+  it('sends the bytes as fetched when the record kept them (a null key included), never a re-encoding', () => {
+    const raw = Buffer.from('{ "id" : 1 }') // JSON.stringify of the decoded value would give '{"id":1}'
+    const record = { ...make({ key: 'k' }), value: { id: 1 }, rawKey: null, rawValue: raw }
+    const letter = deadLetterOf(record, { error: 'x', attempts: 1 }, () => {
+      throw new Error('must not re-encode')
+    })
+    expect(letter.key).to.equal(null)
+    expect(letter.value).to.equal(raw)
+  })
+
   it('cuts long error text to 4096 characters', () => {
     expect(describeError(new Error('x'.repeat(10_000)))).to.have.length(4_096)
     expect(describeError('plain')).to.equal('plain')
