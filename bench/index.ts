@@ -16,6 +16,7 @@ import { spawnSync } from 'node:child_process'
 const suites: Record<string, () => Promise<{ run(args: string[]): Promise<void> }>> = {
   operators: () => import('./operators.js'),
   kafka: () => import('./kafka.js'),
+  soak: () => import('./soak.js'),
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -39,7 +40,8 @@ async function main(argv: string[]): Promise<number> {
 
 main(process.argv.slice(2)).then(
   (code) => {
-    process.exitCode = code
+    // A suite may have set a failing exit code itself (the soak does when a run failed).
+    if (!process.exitCode) process.exitCode = code
   },
   (error: unknown) => {
     process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`)

@@ -30,7 +30,7 @@ import { ensureKafka } from '../lib/testing/kafka-broker'
 import type { CaseResult, CaseSpec, NodeCaseName } from './kafka-cases'
 import { buildParallelConsumer, runParallelConsumer } from './kafka-jvm'
 
-interface Options {
+export interface Options {
   json: boolean
   records: number
   partitions: number
@@ -46,7 +46,7 @@ interface Options {
   cpuProf: boolean
 }
 
-const DEFAULTS: Options = {
+export const DEFAULTS: Options = {
   json: false, records: 200_000, partitions: 12, keys: 1_000, valueBytes: 64, workMs: 2, concurrency: 512,
   maxInFlight: 10_000, reps: 1, sampleRecords: 30_000, sampleMs: 20_000, jvm: true, cpuProf: false,
 }
@@ -137,7 +137,7 @@ function parseArgs(args: string[]): Options | undefined {
 }
 
 /** Produces the workload once: `keys` keys spread uniformly at random, small values, default partitioner. */
-async function produce(brokers: string[], topic: string, o: Options): Promise<void> {
+export async function produce(brokers: string[], topic: string, o: Options): Promise<void> {
   const kafka = new Kafka({ clientId: 'bench-producer', brokers, logLevel: logLevel.NOTHING })
   const admin = kafka.admin()
   const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: false })
@@ -159,7 +159,7 @@ async function produce(brokers: string[], topic: string, o: Options): Promise<vo
   }
 }
 
-function runNodeCase(spec: CaseSpec, cpuProf: boolean): Promise<CaseResult> {
+export function runNodeCase(spec: CaseSpec, cpuProf: boolean): Promise<CaseResult> {
   const script = path.join(__dirname, 'kafka-cases.js')
   const flags = cpuProf ? ['--cpu-prof', `--cpu-prof-name=kafka-${spec.name}-${Date.now()}.cpuprofile`] : []
   return new Promise((resolve, reject) => {
