@@ -99,6 +99,11 @@ export class Session<K, V> {
     return sent
   }
 
+  /** True while fetching is paused for the in-flight budget (every owned partition at once). */
+  get paused(): boolean {
+    return this.#gate.paused
+  }
+
   /** The tracker released budget: resume fetching (and waiting batches) once at the low-water mark. */
   released(inFlight: number): void {
     if (inFlight <= this.settings.resumeBelow && !this.#closing && this.#gate.paused) {
@@ -223,6 +228,7 @@ export class Session<K, V> {
     if (this.#closing || subscriber.closed) return
     const { topic, partition, messages } = batch
     const lane = this.epochs.lane(topic, partition)
+    lane.highWatermark = batch.highWatermark // for stats (pipelineStats's lag)
     const stop = (): boolean =>
       this.#closing || subscriber.closed || !isRunning() || isStale() || this.epochs.epochOf(topic, partition) !== lane.epoch
     let last: string | undefined
