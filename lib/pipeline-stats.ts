@@ -32,8 +32,9 @@ export interface PipelineStatsOptions {
  * records are delivered in order, so if any record of a partition is stuck its oldest is, and that one
  * holds the partition's commit back. (`stuckRecords` emits each such record once.)
  *
- * Cheap enough to leave on: nothing is counted per record for it (the tracker already keeps its counts); a
- * snapshot reads O(partitions + chained groupByKeyConcat stages) figures once per interval. Cold: each
+ * Cheap enough to leave on: nothing is done per record for it beyond what the tracker always keeps (its
+ * counts, and a reference to each unfinished record for the stuck record's key); a snapshot reads
+ * O(partitions + chained groupByKeyConcat stages) figures once per interval. Cold: each
  * subscription has its own timer; the first snapshot comes one interval after subscribing; unsubscribing
  * stops it. Subscribe to it beside the pipeline, not inside it.
  *
