@@ -1,5 +1,5 @@
 import { expect } from 'chai'
-import { map, of, type Observable } from 'rxjs'
+import { firstValueFrom, from, map, of, toArray, type Observable } from 'rxjs'
 import type { TestScheduler } from 'rxjs/testing'
 import { marbleScheduler } from './marble-scheduler'
 import { OffsetTracker } from '../lib/offset-tracker'
@@ -12,7 +12,8 @@ import { commitOffsets } from '../operators/commit-offsets'
 import { groupByKeyConcat } from '../operators/group-by-key-concat'
 import { trackDelivery } from '../operators/track-delivery'
 import { withRetry } from '../operators/with-retry'
-import { forward, type Result } from '../operators/result'
+import { forward, forwardMany, type OutputMessage, type Result } from '../operators/result'
+import { publish } from '../lib/publish'
 
 interface Rec extends RecordOrigin { readonly key: string }
 const rec = (seq: number, key: string, partition = 0): Rec => ({ topic: 't', partition, offset: String(10 + seq), seq, epoch: 1, key })
@@ -125,6 +126,28 @@ describe('pipelineStats (marbles)', () => {
         c: [0, 0, 0, 1, 0, 0],
       })
     })
+  })
+
+  it('counts messages and dead letters publish had acknowledged (not before), and records withRetry gave up on', async () => {
+    const metrics = new PipelineMetrics()
+    let ack!: () => void
+    const acked = new Promise<void>((resolve) => (ack = resolve))
+    const producer = { sendBatch: () => acked }
+    const letter = (seq: number) => ({ ...rec(seq, 'p'), value: 'v', headers: {} })
+    const boom = new Error('boom')
+    // withRetry with one try: the error is not retried, the record is exhausted at once.
+    const gaveUp = await firstValueFrom(withRetry<string, OutputMessage>(() => { throw boom }, { maxAttempts: 1, metrics })('x', 0))
+    const inputs: { item: ReturnType<typeof letter>; results: Result<OutputMessage>[] }[] = [
+      { item: letter(0), results: [forward({ key: 'p', value: 'a' })] },
+      { item: letter(1), results: [gaveUp] },
+      { item: letter(2), results: [forwardMany([{ key: 'p', value: 'b' }, { key: 'p', value: 'c' }])] },
+    ]
+    const out = firstValueFrom(from(inputs).pipe(publish(producer, { topic: 'o', deadLetterTopic: 'd', lingerMs: 0, metrics }), toArray()))
+    await new Promise((resolve) => setImmediate(resolve))
+    expect([metrics.published, metrics.deadLetters]).to.deep.equal([0, 0])
+    ack()
+    expect(await out).to.have.length(3)
+    expect([metrics.published, metrics.deadLetters, metrics.retries, metrics.exhausted]).to.deep.equal([3, 1, 0, 1])
   })
 
   it('stops its timer on unsubscribe', () => {
