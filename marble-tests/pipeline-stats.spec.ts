@@ -150,6 +150,17 @@ describe('pipelineStats (marbles)', () => {
     expect([metrics.published, metrics.deadLetters, metrics.retries, metrics.exhausted]).to.deep.equal([3, 1, 0, 1])
   })
 
+  it('follows a new tracker (a new subscription of a KafkaSource) and counts its rates from zero', () => {
+    scheduler.run(({ expectObservable }) => {
+      const source = { tracker }
+      const next = new OffsetTracker({ now: () => scheduler.now() })
+      at(1, () => { for (let s = 0; s < 5; s++) tracker.deliver(rec(s, 'k')) })
+      at(6, () => { source.tracker = next; next.deliver(rec(0, 'k')) })
+      const stats = pipelineStats(source, { interval: 5, scheduler }).pipe(map((s) => [s.deliveredPerSecond, s.inFlight]))
+      expectObservable(stats, '^ 11ms !').toBe('5ms a 4ms b', { a: [1000, 5], b: [200, 1] })
+    })
+  })
+
   it('stops its timer on unsubscribe', () => {
     const seen: number[] = []
     scheduler.run(() => {
