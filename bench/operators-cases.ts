@@ -1,6 +1,8 @@
 import { performance } from 'node:perf_hooks'
-import { asyncScheduler, defer, map, of, timer, type Observable, type ObservableInput } from 'rxjs'
+import { asyncScheduler, defer, finalize, map, of, timer, type Observable, type ObservableInput } from 'rxjs'
 import { OffsetTracker } from '../lib/offset-tracker'
+import { PipelineMetrics } from '../lib/pipeline-metrics'
+import { pipelineStats } from '../lib/pipeline-stats'
 import { commitOffsets } from '../operators/commit-offsets'
 import { groupByKeyConcat } from '../operators/group-by-key-concat'
 import { orderedMerge } from '../operators/ordered-merge'
@@ -78,6 +80,40 @@ function chainCase(config: CaseConfig, projection: Projection, naive: boolean): 
 }
 
 /**
+ * `chain_sync` with live stats on: metrics passed to groupByKeyConcat, and `pipelineStats` subscribed for the
+ * run at a 100 ms interval with a stuck threshold. What it adds per record is what production pays with
+ * stats on (the gauge registration, and nothing per record beyond what the tracker always does). A
+ * synchronous run blocks the event loop, so its snapshots (O(partitions) each, once per interval) fire only
+ * in runs that last longer than a tick of asynchronous time.
+ */
+function chainStatsCase(config: CaseConfig): Case {
+  const project = projections.sync
+  return (source) => {
+    const tracker = new OffsetTracker()
+    const metrics = new PipelineMetrics()
+    const output = defer(() => {
+      const stats = pipelineStats({ tracker }, { interval: 100, metrics, stuckAfter: 1000 }).subscribe()
+      return source.pipe(
+        trackDelivery(tracker),
+        groupByKeyConcat(keyOf, project, { concurrency: config.concurrency, metrics }),
+        orderedMerge(),
+        commitOffsets({ tracker, commit }, COMMIT),
+        finalize(() => stats.unsubscribe()),
+      )
+    })
+    return {
+      output,
+      check: () => {
+        for (const p of tracker.partitions()) {
+          const next = String(Number(p.lastDeliveredOffset) + 1)
+          if (p.inFlight !== 0 || p.committed !== next) throw new Error(`partition ${p.partition} committed ${String(p.committed)} (expected ${next})`)
+        }
+      },
+    }
+  }
+}
+
+/**
  * Every case by name; `source_only` is what making the records costs, a part of every other case's time.
  * The chain runs with the synchronous projection only: with a Promise one, its cost is the gbkc_promise
  * backlog plus the same stages, and the naive chain would add half a minute to every round.
@@ -91,6 +127,7 @@ export function makeCases(config: CaseConfig): Record<string, Case> {
     naive_promise: gbkcCase(config, 'promise', true),
     chain_sync: chainCase(config, 'sync', false),
     naive_chain_sync: chainCase(config, 'sync', true),
+    chain_sync_stats: chainStatsCase(config),
   }
 }
 

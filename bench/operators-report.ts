@@ -41,6 +41,10 @@ export interface OperatorsReport {
   scaling_promise: number
   scaling_promise_cpu: number
   littles_law: number
+  /** chain_sync_stats ms / chain_sync ms - 1: what live stats cost (target below `stats_cost_target`). */
+  stats_cost: number
+  stats_cost_cpu: number
+  stats_cost_target: number
   targets: { gbkc_vs_naive: number; chain_vs_naive: number; scaling: number; littles_law: number }
   config: { records: number; keys: number; partitions: number; concurrency: number; reps: number; naiveReps: number; json: boolean; sizes: number[] } & Record<
     string,
@@ -70,6 +74,7 @@ export function printOperatorsReport(report: OperatorsReport): void {
     `scaling (sync)                ${pad(report.scaling, 8)}   <= ${t.scaling} ${verdict(report.scaling, t.scaling, false).padEnd(6)} ${pad(report.scaling_cpu, 8)}`,
     `scaling (promise)             ${pad(report.scaling_promise, 8)}                ${pad(report.scaling_promise_cpu, 8)}`,
     `littles_law                   ${pad(report.littles_law, 8)}   >= ${t.littles_law} ${verdict(report.littles_law, t.littles_law, true)}`,
+    `stats_cost (chain, stats on)  ${pad(report.stats_cost, 8)}   < ${report.stats_cost_target}  ${(report.stats_cost < report.stats_cost_target ? 'met' : 'MISSED').padEnd(6)} ${pad(report.stats_cost_cpu, 8)}`,
     '',
     `case @ ${c.records}`.padEnd(20) + '        ms   records/s   ns/rec  cpu ns/rec  peak heap MiB  heap after GC MiB',
   ]

@@ -27,6 +27,8 @@ export interface KafkaBatchLike {
    * fetch position moves to `lastOffset() + 1` once the last message is resolved.
    */
   lastOffset(): string
+  /** The partition's high watermark (next offset to be written) as the broker reported it with this fetch. */
+  readonly highWatermark?: string
 }
 
 /** What `eachBatch` receives (kafkajs `EachBatchPayload`, the members kafka-rx uses). */

@@ -100,6 +100,11 @@ export class Session<K, V> {
     return sent
   }
 
+  /** True while fetching is paused for the in-flight budget (every owned partition at once). */
+  get paused(): boolean {
+    return this.#gate.paused
+  }
+
   /** The tracker released budget: resume fetching (and waiting batches) once at the low-water mark. */
   released(inFlight: number): void {
     if (inFlight <= this.settings.resumeBelow && !this.#closing && this.#gate.paused) {
@@ -244,6 +249,7 @@ export class Session<K, V> {
     if (this.#closing || subscriber.closed) return
     const { topic, partition, messages } = batch
     const lane = this.epochs.lane(topic, partition)
+    lane.highWatermark = batch.highWatermark // for stats (pipelineStats's lag)
     // Checked per record, so O(1) reads only. kafkajs's isRunning()/isStale() are read at the start and after
     // every wait instead: isStale() builds a JSON key per call (about a tenth of a no-op pipeline's time), and
     // it can only turn true through a seek, which the source refuses while it runs (#refuseSeeks).

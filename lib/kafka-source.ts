@@ -61,6 +61,13 @@ export interface KafkaSource<K, V> extends Observable<SourceRecord<K, V>>, Commi
   /** True when the record's partition was revoked or re-assigned since it was delivered (or no subscription). */
   isStale(record: RecordOrigin): boolean
   /**
+   * The broker's high watermark (the next offset to be written) of an owned partition, as reported with the
+   * last batch fetched from it in its current epoch; undefined before that, or when not owned. For stats.
+   */
+  highWatermark(topic: string, partition: number): string | undefined
+  /** True when fetching of this owned partition is paused for the in-flight budget. For stats. */
+  isPaused(topic: string, partition: number): boolean
+  /**
    * Settles when the current (else the last) subscription has shut down (final commit, stop, disconnect);
    * rejects with what went wrong there. Resolves at once when never subscribed.
    */
@@ -212,6 +219,14 @@ class KafkaSourceObservable<K, V> extends Observable<SourceRecord<K, V>> impleme
 
   closed(): Promise<void> {
     return this.#session?.done ?? this.#closed
+  }
+
+  highWatermark(topic: string, partition: number): string | undefined {
+    return this.#session === undefined ? undefined : this.#epochs.highWatermarkOf(topic, partition)
+  }
+
+  isPaused(topic: string, partition: number): boolean {
+    return this.#session?.paused === true && this.#epochs.epochOf(topic, partition) !== undefined
   }
 
   #newTracker(): OffsetTracker {

@@ -51,6 +51,7 @@ export class OffsetTracker {
   // Topic, then an array indexed by partition: no string key built per record on the hot path.
   readonly #topics = new Map<string, (Slot | undefined)[]>()
   #inFlight = 0
+  #delivered = 0
 
   constructor(options: OffsetTrackerOptions = {}) {
     const { now = Date.now, onRelease } = options
@@ -74,8 +75,9 @@ export class OffsetTracker {
     // The common case, checked in one go; anything else (a new partition or epoch, or an error) goes slow.
     if (p !== undefined && p.epoch === origin.epoch && origin.seq === p.tail && offset > p.lastDelivered &&
         offset >= p.position) {
-      p.deliver(offset, this.#now())
+      p.deliver(offset, this.#now(), origin)
       this.#inFlight++
+      this.#delivered++
     } else this.#deliverSlowly(origin)
   }
 
@@ -164,6 +166,16 @@ export class OffsetTracker {
     return this.#inFlight
   }
 
+  /** Records delivered since this tracker was made, every partition and epoch: a counter for rates. */
+  get totalDelivered(): number {
+    return this.#delivered
+  }
+
+  /** Records finished since this tracker was made (every delivered record is finished or in flight). */
+  get totalFinished(): number {
+    return this.#delivered - this.#inFlight
+  }
+
   /** A snapshot per owned partition, for stats and tests. */
   partitions(): PartitionProgress[] {
     const now = this.#now()
@@ -184,6 +196,7 @@ export class OffsetTracker {
           committable: p.watermark < 0 ? undefined : String(p.watermark),
           committed: p.committed < 0 ? undefined : String(p.committed),
           oldestUnfinishedAgeMs: oldest === undefined ? undefined : now - oldest,
+          oldestUnfinished: p.oldestRecord(),
         })
       }
     }
@@ -225,8 +238,9 @@ export class OffsetTracker {
         throw new RangeError(`${where()}: offset ${offset} is below the advanced position ${p.position}`)
       }
     }
-    p.deliver(offset, this.#now())
+    p.deliver(offset, this.#now(), origin)
     this.#inFlight++
+    this.#delivered++
   }
 
   #slot(topic: string, partition: number): Slot | undefined {

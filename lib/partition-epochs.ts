@@ -4,6 +4,8 @@ export interface OwnedPartition {
   readonly partition: number
   readonly epoch: number
   nextSeq: number
+  /** The broker's high watermark as of the last batch fetched in this epoch (for stats); undefined before. */
+  highWatermark?: string
 }
 
 /**
@@ -68,6 +70,11 @@ export class PartitionEpochs {
   /** The current epoch of an owned partition, else undefined. */
   epochOf(topic: string, partition: number): number | undefined {
     return this.#owned.get(topic)?.get(partition)?.epoch
+  }
+
+  /** The high watermark last fetched for an owned partition, else undefined (see `OwnedPartition`). */
+  highWatermarkOf(topic: string, partition: number): string | undefined {
+    return this.#owned.get(topic)?.get(partition)?.highWatermark
   }
 
   /**

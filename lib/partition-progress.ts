@@ -1,3 +1,5 @@
+import type { RecordOrigin } from './record'
+
 /**
  * One partition's progress within one assignment epoch: which delivered records are finished, and how far
  * the commit may go. The `OffsetTracker` keeps one of these per owned partition (and one per retired epoch
@@ -22,6 +24,11 @@ export interface PartitionProgress {
   readonly committed: string | undefined
   /** `now()` minus the delivery time of the oldest unfinished record: a stuck record shows up here. */
   readonly oldestUnfinishedAgeMs: number | undefined
+  /**
+   * The oldest unfinished record as it was delivered (with its key, when the record has one): the one
+   * holding the commit back. Undefined when nothing is unfinished.
+   */
+  readonly oldestUnfinished: RecordOrigin | undefined
 }
 
 /**
@@ -96,11 +103,13 @@ export class EpochProgress {
   private done = new Uint8Array(INITIAL_CAPACITY)
   private reach = new Float64Array(INITIAL_CAPACITY)
   private time = new Float64Array(INITIAL_CAPACITY)
+  // The delivered record itself, for stats (its key); cleared at finish so a finished record is not kept alive.
+  private records: (RecordOrigin | undefined)[] = new Array<RecordOrigin | undefined>(INITIAL_CAPACITY).fill(undefined)
 
   constructor(readonly epoch: number) {}
 
   /** Appends the record with seq `tail`; the caller checked seq and offset order. */
-  deliver(offset: number, now: number): void {
+  deliver(offset: number, now: number, record?: RecordOrigin): void {
     if (this.tail - this.head > this.mask) this.grow()
     // Until the first commit, the first delivered offset is where this epoch started reading.
     if (this.position === -1) this.committed = offset
@@ -108,6 +117,7 @@ export class EpochProgress {
     this.done[i] = 0
     this.reach[i] = offset + 1
     this.time[i] = now
+    this.records[i] = record
     this.tail++
     this.unfinished++
     this.lastDelivered = offset
@@ -127,6 +137,7 @@ export class EpochProgress {
     const { mask, done } = this
     if (done[seq & mask] === 1) return false
     done[seq & mask] = 1
+    this.records[seq & mask] = undefined
     this.unfinished--
     if (seq === this.head) {
       let h = this.head
@@ -142,20 +153,28 @@ export class EpochProgress {
     return this.head < this.tail ? this.time[this.head & this.mask] : undefined
   }
 
+  /** The oldest unfinished record as delivered (undefined when none, or delivered without the record). */
+  oldestRecord(): RecordOrigin | undefined {
+    return this.head < this.tail ? this.records[this.head & this.mask] : undefined
+  }
+
   private grow(): void {
     const capacity = (this.mask + 1) * 2
     const mask = capacity - 1
     const done = new Uint8Array(capacity)
     const reach = new Float64Array(capacity)
     const time = new Float64Array(capacity)
+    const records = new Array<RecordOrigin | undefined>(capacity).fill(undefined)
     for (let s = this.head; s < this.tail; s++) {
       done[s & mask] = this.done[s & this.mask]
       reach[s & mask] = this.reach[s & this.mask]
       time[s & mask] = this.time[s & this.mask]
+      records[s & mask] = this.records[s & this.mask]
     }
     this.mask = mask
     this.done = done
     this.reach = reach
     this.time = time
+    this.records = records
   }
 }

@@ -5,6 +5,7 @@ import type { Processed } from '../operators/processed'
 import type { OutputMessage, Result } from '../operators/result'
 import { deadLetterOf, defaultDeadLetterEncoder, type DeadLetterEncoder, type DeadLetterSource } from './dead-letter'
 import { isDecodeFailure } from './decoders'
+import { checkMetrics, type PipelineMetrics } from './pipeline-metrics'
 import type { KafkaProducerLike, ProducerMessageLike, TopicMessagesLike } from './producer-client'
 
 /** Options of {@link publish}. */
@@ -29,6 +30,8 @@ export interface PublishOptions {
   encodeDeadLetter?: DeadLetterEncoder
   /** Schedules linger and retries. Default `asyncScheduler`. */
   scheduler?: SchedulerLike
+  /** Counts acknowledged messages (`published`) and dead letters (`deadLetters`), for `pipelineStats`. Default: none. */
+  metrics?: PipelineMetrics
 }
 
 /** One input waiting for its outputs: emitted when `outstanding` is 0 and every input before it was. */
@@ -39,7 +42,7 @@ interface Entry<T> {
   next?: Entry<T>
 }
 
-interface Pending { readonly topic: string; readonly message: ProducerMessageLike; readonly entry: Entry<unknown> }
+interface Pending { readonly topic: string; readonly message: ProducerMessageLike; readonly entry: Entry<unknown>; readonly deadLetter: boolean }
 
 const defaultBackoff = (attempt: number): number => Math.min(100 * 2 ** (attempt - 1), 10_000)
 
@@ -89,9 +92,10 @@ export function publish<T extends DeadLetterSource, O extends OutputMessage>(
 ): MonoTypeOperatorFunction<Processed<T, Result<O>>> {
   const {
     topic, deadLetterTopic, decodeFailures = 'dead-letter', lingerMs = 5, batchSize = 500, acks = -1,
-    maxAttempts = 10, backoff = defaultBackoff, encodeDeadLetter = defaultDeadLetterEncoder, scheduler = asyncScheduler,
+    maxAttempts = 10, backoff = defaultBackoff, encodeDeadLetter = defaultDeadLetterEncoder, scheduler = asyncScheduler, metrics,
   } = options
   validate(producer, options, lingerMs, batchSize, maxAttempts)
+  checkMetrics(metrics, 'publish')
 
   return (source) => new Observable<Processed<T, Result<O>>>((subscriber) => {
     type E = Entry<Processed<T, Result<O>>>
@@ -174,6 +178,7 @@ export function publish<T extends DeadLetterSource, O extends OutputMessage>(
         if (done) return
         sending = false
         for (const p of batch) p.entry.outstanding--
+        if (metrics !== undefined) countAcked(metrics, batch)
         drain()
         const waiting = buffer.length - bufferHead
         if (flushDue || waiting >= batchSize || (ending !== undefined && waiting > 0)) {
@@ -194,15 +199,15 @@ export function publish<T extends DeadLetterSource, O extends OutputMessage>(
       }
     }
 
-    const enqueue = (entry: E, topicOf: string, message: ProducerMessageLike): void => {
+    const enqueue = (entry: E, topicOf: string, message: ProducerMessageLike, deadLetter = false): void => {
       entry.outstanding++
-      buffer.push({ topic: topicOf, message, entry: entry as Entry<unknown> })
+      buffer.push({ topic: topicOf, message, entry: entry as Entry<unknown>, deadLetter })
     }
 
     const deadLetter = (entry: E, item: T, error: unknown, attempts: number): void => {
       if (deadLetterTopic === undefined) {
         entry.fatal = { error: new Error(`publish: record ${item.topic}/${item.partition}@${item.offset} is to be dead-lettered but no deadLetterTopic is set`, { cause: error }) }
-      } else enqueue(entry, deadLetterTopic, deadLetterOf(item, { error, attempts }, encodeDeadLetter))
+      } else enqueue(entry, deadLetterTopic, deadLetterOf(item, { error, attempts }, encodeDeadLetter), true)
     }
 
     const accept = (processed: Processed<T, Result<O>>): void => {
@@ -272,6 +277,13 @@ export function publish<T extends DeadLetterSource, O extends OutputMessage>(
       sourceSubscription?.unsubscribe()
     }
   })
+}
+
+function countAcked(metrics: PipelineMetrics, batch: readonly Pending[]): void {
+  let letters = 0
+  for (const p of batch) if (p.deadLetter) letters++
+  metrics.deadLetters += letters
+  metrics.published += batch.length - letters
 }
 
 function toProducerMessage(m: OutputMessage): ProducerMessageLike {

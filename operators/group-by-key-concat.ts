@@ -1,5 +1,6 @@
 import { Observable, type ObservableInput, type OperatorFunction } from 'rxjs'
 import { KeyQueues } from './key-queues'
+import { checkMetrics, type PipelineMetrics } from '../lib/pipeline-metrics'
 import type { Processed } from './processed'
 
 /** Options of {@link groupByKeyConcat}. */
@@ -10,6 +11,8 @@ export interface GroupByKeyConcatOptions<T> {
    *  at once as { item, results: [] } (used to drop queued work of revoked Kafka partitions while keeping
    *  every record visible to orderedMerge and the commit). Default: never skip. */
   skip?: (item: T) => boolean
+  /** Lets `pipelineStats` read active keys, running and queued items (at snapshot time only). Default: none. */
+  metrics?: PipelineMetrics
 }
 
 /**
@@ -49,7 +52,7 @@ export interface GroupByKeyConcatOptions<T> {
  * @param keyOf The key of an item; items of one key are projected one after another.
  * @param project The work for one item and its arrival index (0, 1, 2, ... across all keys, as in
  *   `mergeMap`); may return an Observable, Promise, array or (async) iterable.
- * @param options `concurrency` (default Infinity) and `skip` (default: none).
+ * @param options `concurrency` (default Infinity), `skip` and `metrics` (default: none).
  * @returns An operator emitting one `Processed<T, R>` per source item.
  * @throws {TypeError} At call time, when `concurrency` is not an integer >= 1 or Infinity.
  */
@@ -58,7 +61,7 @@ export function groupByKeyConcat<T, R, K = unknown>(
   project: (item: T, index: number) => ObservableInput<R>,
   options: GroupByKeyConcatOptions<T> = {},
 ): OperatorFunction<T, Processed<T, R>> {
-  const { concurrency = Infinity, skip } = options
+  const { concurrency = Infinity, skip, metrics } = options
   if (typeof keyOf !== 'function') throw new TypeError('groupByKeyConcat: keyOf must be a function')
   if (typeof project !== 'function') throw new TypeError('groupByKeyConcat: project must be a function')
   if (typeof concurrency !== 'number' || !(concurrency === Infinity || (Number.isInteger(concurrency) && concurrency >= 1))) {
@@ -67,8 +70,16 @@ export function groupByKeyConcat<T, R, K = unknown>(
   if (skip !== undefined && typeof skip !== 'function') {
     throw new TypeError('groupByKeyConcat: skip must be a function when given')
   }
+  checkMetrics(metrics, 'groupByKeyConcat')
   return (source) =>
-    new Observable<Processed<T, R>>((subscriber) =>
-      new KeyQueues<T, R, K>(subscriber, keyOf, project, concurrency, skip).connect(source),
-    )
+    new Observable<Processed<T, R>>((subscriber) => {
+      const machine = new KeyQueues<T, R, K>(subscriber, keyOf, project, concurrency, skip)
+      if (metrics === undefined) return machine.connect(source)
+      const unregister = metrics.register(machine)
+      const teardown = machine.connect(source)
+      return () => {
+        unregister()
+        teardown()
+      }
+    })
 }

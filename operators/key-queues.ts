@@ -99,6 +99,11 @@ export class KeyQueues<T, R, K> {
     return this.#running
   }
 
+  /** Items received and not yet emitted: queued plus running. */
+  get pending(): number {
+    return this.#pending
+  }
+
   /** Subscribes to `source`; returns the teardown for the enclosing `new Observable(...)`. */
   connect(source: Observable<T>): () => void {
     const sub = source.subscribe({

@@ -2,6 +2,7 @@ import {
   Observable, asyncScheduler, from, type ObservableInput, type SchedulerLike, Subscription,
 } from 'rxjs'
 import { failed, type Result } from './result'
+import { checkMetrics, type PipelineMetrics } from '../lib/pipeline-metrics'
 
 /** Options of {@link withRetry}; every one has a default. */
 export interface WithRetryOptions {
@@ -16,6 +17,8 @@ export interface WithRetryOptions {
   onExhausted?: 'dead-letter' | 'fail'
   /** Schedules the backoff waits. Default `asyncScheduler`. */
   scheduler?: SchedulerLike
+  /** Counts `retries` (failed tries to be tried again) and `exhausted` records, for `pipelineStats`. Default: none. */
+  metrics?: PipelineMetrics
 }
 
 const defaultBackoff = (attempt: number): number => Math.min(100 * 2 ** (attempt - 1), 10_000)
@@ -57,7 +60,7 @@ export function withRetry<T, O>(
 ): (item: T, index: number) => Observable<Result<O>> {
   const {
     maxAttempts = 3, backoff = defaultBackoff, retryable = () => true, onExhausted = 'dead-letter',
-    scheduler = asyncScheduler,
+    scheduler = asyncScheduler, metrics,
   } = options
   if (typeof project !== 'function') throw new TypeError('withRetry: project must be a function')
   if (!(maxAttempts === Infinity || (Number.isSafeInteger(maxAttempts) && maxAttempts >= 1))) {
@@ -68,6 +71,7 @@ export function withRetry<T, O>(
   if (onExhausted !== 'dead-letter' && onExhausted !== 'fail') {
     throw new TypeError(`withRetry: onExhausted must be 'dead-letter' or 'fail', got ${String(onExhausted)}`)
   }
+  checkMetrics(metrics, 'withRetry')
 
   return (item, index) => new Observable<Result<O>>((subscriber) => {
     // One parent for every try and wait: a try that errors synchronously schedules its wait before
@@ -84,7 +88,10 @@ export function withRetry<T, O>(
       const onError = (error: unknown): void => {
         let delay: number
         try {
-          if (n >= maxAttempts || !retryable(error)) return give([failed(error, n, onExhausted)])
+          if (n >= maxAttempts || !retryable(error)) {
+            if (metrics !== undefined) metrics.exhausted++
+            return give([failed(error, n, onExhausted)])
+          }
           delay = backoff(n)
           if (typeof delay !== 'number' || !(delay >= 0 && delay < Infinity)) {
             throw new RangeError(`withRetry: backoff(${n}) returned ${String(delay)}, not a finite delay >= 0`)
@@ -93,6 +100,7 @@ export function withRetry<T, O>(
           // A broken option is a bug of the pipeline, not of the record: error, do not dead-letter.
           return subscriber.error(e)
         }
+        if (metrics !== undefined) metrics.retries++
         all.add(scheduler.schedule(() => attempt(n + 1), delay))
       }
       let input: ObservableInput<Result<O>>

@@ -54,4 +54,13 @@ describe('bench: operators suite (smoke)', function () {
     for (const field of ['records_per_s', 'mean_projection_ms', 'littles_law_bound_per_s', 'littles_law']) positive(latency[field])
     expect(latency.records).to.equal(1000)
   })
+
+  it('reports what live stats cost: chain_sync_stats against chain_sync', () => {
+    expect((report.cases as Record<string, unknown>)).to.have.property('chain_sync_stats')
+    for (const field of ['stats_cost', 'stats_cost_cpu']) {
+      // A fraction that may be negative on a noisy run: only that it is a finite number.
+      expect(Number.isFinite(report[field]), `${field}: ${String(report[field])}`).to.equal(true)
+    }
+    expect(report.stats_cost_target).to.equal(0.05)
+  })
 })
