@@ -56,4 +56,12 @@ export { publish } from './lib/publish'
 export type { PublishOptions } from './lib/publish'
 export type { KafkaProducerLike, ProducerMessageLike, TopicMessagesLike } from './lib/producer-client'
 export { deadLetterOf, DEAD_LETTER_HEADERS, defaultDeadLetterEncoder, describeError } from './lib/dead-letter'
+
+// Live stats: counters the operators feed, snapshots at an interval, stuck-record detection.
+export { PipelineMetrics } from './lib/pipeline-metrics'
+export type { KeyGauge } from './lib/pipeline-metrics'
+export { pipelineStats } from './lib/pipeline-stats'
+export type { PipelineStatsOptions, PipelineStats, PartitionStats, StuckRecord, StatsTarget } from './lib/pipeline-stats'
+export { stuckRecords } from './lib/stuck-records'
+export type { StuckRecordsOptions } from './lib/stuck-records'
 export type { DeadLetterSource, DeadLetterCause, DeadLetterEncoder } from './lib/dead-letter'
