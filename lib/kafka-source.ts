@@ -113,6 +113,11 @@ const consumersInUse = new WeakMap<KafkaConsumerLike, { closing: Promise<void> |
  *   of its key, as long as the key does not include the epoch (see `recordKey`).
  * - **Decoding.** A record whose key or value the decoder rejects is emitted as a {@link DecodeFailure}
  *   (see `isDecodeFailure`), in its place: never skipped behind the commit's back, never an error.
+ * - **Graceful shutdown.** Aborting `signal` stops delivery at once and pauses every partition; once every
+ *   delivered record is finished the stream completes (then `commitOffsets`'s final commit is acknowledged
+ *   before the consumer stops), or after `drainTimeout` ms errors with a `DrainTimeoutError`. A source
+ *   whose signal is already aborted completes on subscribe without connecting (so `repeat()` over it would
+ *   resubscribe forever: stop repeating once the signal aborted).
  * - **Errors.** A failure to connect, subscribe or run, a crash the client does not restart from
  *   (`CRASH` with `restart: false`), or a commit refused for another reason than a rebalance, errors the
  *   stream.
