@@ -177,7 +177,9 @@ function checkOptions<K, V>(options: FromKafkaOptions<K, V>): Settings<K, V> {
   if (typeof heartbeatInterval !== 'number' || !(heartbeatInterval > 0 && heartbeatInterval < 2 ** 31)) {
     throw new TypeError('fromKafka: heartbeatInterval must be a number of ms > 0')
   }
-  if (signal !== undefined && !(signal instanceof AbortSignal)) throw new TypeError('fromKafka: signal must be an AbortSignal')
+  if (signal !== undefined && (typeof signal?.aborted !== 'boolean' || typeof signal.addEventListener !== 'function')) {
+    throw new TypeError('fromKafka: signal must be an AbortSignal')
+  }
   if (typeof drainTimeout !== 'number' || !(drainTimeout >= 0 && drainTimeout < 2 ** 31)) {
     throw new RangeError(`fromKafka: drainTimeout must be a number of ms >= 0 (below 2^31), got ${String(drainTimeout)}`)
   }
