@@ -3,8 +3,9 @@
 // final commit is acknowledged before the consumer stops, the group's committed offsets cover exactly what
 // finished, and a second consumer of the group re-reads exactly the rest. (b) One record stuck forever: the
 // drain times out with a DrainTimeoutError, the stuck work is cancelled, its partition is committed exactly
-// up to it and the others fully, and the consumer disconnects. (c) A signal aborted before subscribing
-// completes at once without connecting; one aborted while the consumer starts completes and disconnects.
+// up to it and the others fully, and the consumer disconnects. (c) A second member joins during the drain:
+// the drain still completes, no commit ever passes an unfinished record, and nothing is lost. (d) A signal
+// aborted before subscribing completes at once without connecting; one aborted while starting disconnects.
 import { expect } from 'chai'
 import type { Admin, Producer } from 'kafkajs'
 import { Observable, timer, map, tap } from 'rxjs'
@@ -16,7 +17,7 @@ import { commitOffsets } from '../../operators/commit-offsets'
 import { groupByKeyConcat } from '../../operators/group-by-key-concat'
 import { orderedMerge } from '../../operators/ordered-merge'
 import { createTopic, testKafka, uniqueName } from './broker-hooks'
-import { committedOffsetsOf, pairs, produceKeyedSequence, until } from './fixtures/source-harness'
+import { CommitAudit, committedOffsetsOf, endOffsetsOf, pairs, produceKeyedSequence, until } from './fixtures/source-harness'
 
 type Rec = SourceRecord<Buffer | null, Buffer | null>
 const at = (r: { partition: number; offset: string }): string => `${r.partition}@${r.offset}`
@@ -167,6 +168,54 @@ describe('integration: graceful shutdown', function () {
     const stop = log.indexOf('stop')
     expect(log.lastIndexOf('commitOffsets done')).to.be.lessThan(stop)
     expect(log.slice(stop)).to.deep.equal(['stop', 'stop done', 'disconnect', 'disconnect done'])
+  })
+
+  it('drains through a rebalance (a member joins during the drain): completes, commits nothing unfinished', async function () {
+    this.timeout(120_000)
+    const RECORDS = 400
+    const topic = await createTopic('shutdown-rebalance', 4)
+    await produceKeyedSequence(producer, topic, { count: RECORDS, keys: 40 })
+    const ends = await endOffsetsOf(admin, topic)
+    const groupId = uniqueName('shutdown-rebalance-group')
+    const consumer = () => testKafka('shutdown-rebalance').consumer({ groupId, maxWaitTimeInMs: 100, sessionTimeout: 10_000, heartbeatInterval: 300 })
+    const audit = new CommitAudit()
+    const finished = new Set<string>()
+    const finish = (r: { partition: number; offset: string }): void => {
+      finished.add(at(r))
+      audit.finished(r.partition, Number(r.offset))
+    }
+    const controller = new AbortController()
+    const firstConsumer = consumer()
+    let joinsWhileDraining = 0
+    firstConsumer.on(firstConsumer.events.GROUP_JOIN, () => void (controller.signal.aborted && ended === undefined && joinsWhileDraining++))
+    const first = fromKafka(audit.wrap(firstConsumer), { topics: [topic], fromBeginning: true, maxInFlight: 40, signal: controller.signal })
+    let delivered = 0
+    let ended: 'complete' | { error: unknown } | undefined
+    first.pipe(
+      tap(() => ++delivered === 60 && controller.abort()),
+      // Slow enough (40 records in flight, 2 at a time, 100-150 ms each) that the second member joins while
+      // the first still drains.
+      groupByKeyConcat(recordKey, (r: Rec) => timer(100 + Math.floor(Math.random() * 50)).pipe(map(() => r.offset)), { concurrency: 2 }),
+      orderedMerge(),
+      tap(({ item }) => finish(item)),
+      commitOffsets(first, { interval: 100 }),
+    ).subscribe({ complete: () => (ended = 'complete'), error: (error) => (ended = { error }) })
+    await until(() => controller.signal.aborted, 'the abort')
+    const second = fromKafka(audit.wrap(consumer()), { topics: [topic], fromBeginning: true })
+    const subscription = second.pipe(tap(finish), commitOffsets(second, { interval: 100 })).subscribe()
+    try {
+      await until(() => ended !== undefined, 'the first member to end')
+      await first.closed()
+      expect(ended).to.equal('complete')
+      expect(delivered).to.equal(60)
+      expect(joinsWhileDraining, 'the group rebalanced during the drain').to.be.at.least(1)
+      await until(async () => pairs(await committedOffsetsOf(admin, groupId, topic)).every(([p, c]) => c === ends.get(p)), 'everything committed')
+    } finally {
+      subscription.unsubscribe()
+      await second.closed()
+    }
+    expect(audit.violations).to.deep.equal([])
+    expect(finished.size).to.equal(RECORDS) // at least once: nothing lost across the shutdown
   })
 
   it('a signal aborted before subscribing completes at once without connecting; one aborted while starting disconnects', async function () {
