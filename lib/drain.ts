@@ -17,8 +17,9 @@ export interface UnfinishedPartition {
 /**
  * A `fromKafka` source was aborted (its `signal`) and records were still unfinished after `drainTimeout` ms.
  * The stream errors with it so that downstream operators cancel their running work; `commitOffsets` still
- * commits the finished prefix of each partition, so the next owner of a partition re-reads exactly from
- * its oldest unfinished record.
+ * commits the finished prefix of each partition, never past an unfinished record, so the next owner of a
+ * partition reads again from its oldest unfinished record (or earlier: records that finish while the stream
+ * errors, e.g. a `publish` batch acknowledged then, come too late for the consumer's last commit).
  *
  * @example
  * source.pipe(...).subscribe({ error: (e) => { if (e instanceof DrainTimeoutError) log.warn(e.message) } })
