@@ -1,5 +1,5 @@
 /**
- * Command-line flags of the demo, parsed by hand (no dependency for seven flags).
+ * Command-line flags of the demo, parsed by hand (no dependency for eight flags).
  */
 
 /** What the demo runs; every field has a default, see {@link DEFAULT_DEMO_OPTIONS}. */
@@ -18,6 +18,8 @@ export interface DemoOptions {
   readonly maxInFlight: number
   /** Zipf exponent of the customer popularity: 0 is uniform, 1 is classic Zipf (a few very hot customers). */
   readonly skew: number
+  /** After Ctrl-C, ms the records in flight may take to finish before the source gives up on them (`drainTimeout`). */
+  readonly drainTimeoutMs: number
 }
 
 /** The defaults: sized so that the whole demo takes about a minute on a 2-core machine. */
@@ -29,6 +31,7 @@ export const DEFAULT_DEMO_OPTIONS: DemoOptions = {
   concurrency: 512,
   maxInFlight: 10_000,
   skew: 0.8,
+  drainTimeoutMs: 10_000,
 }
 
 /** The outcome of parsing: options to run with, or usage text to print (help or a mistake). */
@@ -53,6 +56,7 @@ const FLAGS: readonly Flag[] = [
   { name: '--concurrency', field: 'concurrency', what: 'orders worked on at once, across customers', integer: true, min: 1 },
   { name: '--max-in-flight', field: 'maxInFlight', what: 'records in flight before fetching pauses', integer: true, min: 1 },
   { name: '--skew', field: 'skew', what: 'Zipf exponent of customer popularity (0 = uniform)', integer: false, min: 0 },
+  { name: '--drain-timeout-ms', field: 'drainTimeoutMs', what: 'after Ctrl-C, ms for records in flight to finish', integer: true, min: 0 },
 ]
 
 /**
@@ -67,9 +71,10 @@ export function demoUsage(): string {
     'Usage: npm run demo -- [flags]',
     '',
     'Produces skewed order events to a fresh topic and runs them through a kafka-rx pipeline (fromKafka ->',
-    'groupByKeyConcat -> orderedMerge -> forward to an output topic -> commitOffsets), shows it live, and',
+    'groupByKeyConcat -> orderedMerge -> publish to an output topic -> commitOffsets), shows it live, and',
     'checks the outcome: nothing lost, per-customer order kept, zero lag at the end.',
-    'Starts a local Kafka broker unless KAFKA_BROKERS (host:port,...) names one.',
+    'Starts a local Kafka broker unless KAFKA_BROKERS (host:port,...) names one. Ctrl-C or SIGTERM stops',
+    'gracefully (fetching stops, records in flight finish and are committed); a second Ctrl-C quits at once.',
     '',
     ...rows,
     `  ${'--help'.padEnd(22)}print this and exit`,

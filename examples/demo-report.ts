@@ -17,6 +17,8 @@ export interface PipelineResult {
   readonly peakInFlight: number
   readonly outcome: 'done' | 'interrupted' | 'stalled' | 'error'
   readonly error?: unknown
+  /** After Ctrl-C: records in flight when the source was aborted, and those still unfinished at the drain timeout. */
+  readonly drain?: { readonly inFlight: number; readonly unfinished: number }
 }
 
 /** What the live status of the pipeline shows. */
@@ -139,6 +141,12 @@ export function printSummary(out: NodeJS.WritableStream, s: SummaryFacts): void 
   say(row(mark(ledger.maxRunning <= options.concurrency), 'most work at once', count(ledger.maxRunning), `limit ${count(options.concurrency)}`))
   say(row(mark(result.peakInFlight <= options.maxInFlight), 'most records in flight', count(result.peakInFlight), `limit ${count(options.maxInFlight)}`))
   say(row(' ', 'commits', count(result.commits), `every ${s.commitIntervalMs / 1000} s at most, gap-safe`))
+  if (result.drain !== undefined) {
+    const { inFlight, unfinished } = result.drain
+    say(row(' ', 'in flight at the stop', count(inFlight), unfinished === 0
+      ? 'drained: all finished, forwarded and committed before disconnecting'
+      : `drain timed out with ${count(unfinished)} unfinished (committed up to them; read again next run)`))
+  }
   if (ledger.unexpected > 0) say(row('✗', 'unexpected records', count(ledger.unexpected), 'not decodable or not from this run'))
   if (s.kafkaLogs.count > 0) {
     say(`  kafkajs logged ${s.kafkaLogs.count} error(s); the last:`)

@@ -6,25 +6,29 @@
  * 2. Produces 200,000 orders over 5,000 customers, a few of them very hot (Zipf).
  * 3. Charges them with a kafka-rx pipeline, shown live:
  *
- *    fromKafka ─▶ groupByKeyConcat(customer, charge, 512 at once) ─▶ orderedMerge ─▶ forward ─▶ commitOffsets
+ *    fromKafka ─▶ groupByKeyConcat(customer, charge, 512 at once) ─▶ orderedMerge ─▶ publish ─▶ commitOffsets
  *                 one customer at a time,                            partition      to charges,  gap-safe,
  *                 many customers concurrently                        order again    acks -1      every second
  *
  * 4. Stops once every produced record is committed, and checks the outcome from its own bookkeeping
  *    (`DemoLedger`) and from the broker: nothing lost, per-customer order kept, zero lag. The last line says
- *    so; the exit code is 0 only when it holds. Ctrl-C stops gracefully (final commit, disconnect, broker).
+ *    so; the exit code is 0 only when it holds. Ctrl-C (or SIGTERM) stops gracefully: it aborts the source's
+ *    `signal`, so nothing more is fetched, the records in flight finish (up to `--drain-timeout-ms`), the
+ *    final commit is acknowledged, then consumer, producer and broker stop. A second Ctrl-C quits at once.
  */
 import { randomBytes } from 'node:crypto'
-import { CompressionTypes, Kafka, Partitioners, logLevel, type Admin, type Producer } from 'kafkajs'
-import { bufferTime, concatMap, filter, from, mergeMap, tap, type MonoTypeOperatorFunction, type ObservableInput } from 'rxjs'
+import { Kafka, Partitioners, logLevel, type Admin, type Producer } from 'kafkajs'
+import { tap, type ObservableInput } from 'rxjs'
 import { isDecodeFailure, jsonDecoder, stringDecoder } from '../lib/decoders'
+import { DrainTimeoutError } from '../lib/drain'
 import { fromKafka, type KafkaSource, type SourceRecord } from '../lib/kafka-source'
+import { publish } from '../lib/publish'
 import { recordKey } from '../lib/record-key'
 import { ensureKafka, type LocalKafka } from '../lib/testing/kafka-broker'
 import { commitOffsets } from '../operators/commit-offsets'
 import { groupByKeyConcat } from '../operators/group-by-key-concat'
 import { orderedMerge } from '../operators/ordered-merge'
-import type { Processed } from '../operators/processed'
+import { forward, type OutputMessage, type Result } from '../operators/result'
 import { parseDemoArgs, type DemoOptions } from './demo-args'
 import { LiveStatus, Rate, bar, count, duration } from './demo-display'
 import { DemoLedger } from './demo-ledger'
@@ -41,10 +45,9 @@ interface Charge {
 }
 
 type OrderRecord = SourceRecord<string | null, Order | null>
-type Charged = Processed<OrderRecord, Charge>
 
 const COMMIT_INTERVAL_MS = 1_000
-// The forward step sends what accumulated for up to 5 ms (at most 2,000 records) per request.
+// publish sends what accumulated for up to 5 ms (at most 2,000 records) per request.
 const FORWARD_LINGER_MS = 5
 const FORWARD_MAX_BATCH = 2_000
 /** No record processed and nothing committed for this long while records are left: a stall, not a hang. */
@@ -68,7 +71,9 @@ async function main(): Promise<number> {
   }
   const options = parsed.options
   const startedAt = Date.now()
-  const interrupt = new Interrupt(() => announce('Stopping: final commit, disconnect, stop the broker. (Ctrl-C again to quit at once.)'))
+  const interrupt = new Interrupt(() => announce(
+    `Stopping: nothing more is fetched; the records in flight finish (up to ${duration(options.drainTimeoutMs)}), ` +
+    'then the final commit, disconnect, stop the broker. (Ctrl-C again to quit at once.)'))
   const run = randomBytes(3).toString('hex')
   const input = `orders-${run}`
   const output = `charges-${run}`
@@ -103,6 +108,9 @@ async function main(): Promise<number> {
       topics: [input, output].map(topic => ({ topic, numPartitions: options.partitions })),
     })
     say(`Created ${input} and ${output}, ${options.partitions} partitions each.`)
+    // Ctrl-C aborts it: the source stops fetching and drains (see runPipeline).
+    const shutdown = new AbortController()
+    interrupt.onRequest(() => shutdown.abort())
 
     producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: false })
     await producer.connect()
@@ -128,6 +136,8 @@ async function main(): Promise<number> {
       maxInFlight: options.maxInFlight,
       keyDecoder: stringDecoder,
       valueDecoder: jsonDecoder<Order>(),
+      signal: shutdown.signal,
+      drainTimeout: options.drainTimeoutMs,
     })
     const result = await runPipeline(source, producer, ledger, { input, output, ends, options, interrupt })
 
@@ -223,8 +233,9 @@ async function runPipeline(
   let peakInFlight = 0
   let lastProgress = started
 
-  // One charge per order, or none (a drop) for a record that is not an order.
-  const charge = (record: OrderRecord): ObservableInput<Charge> => {
+  // One charge per order, forwarded to the input record's partition of the output topic; or none (a drop) for
+  // a record that is not an order (publish errors on an undecodable one: `decodeFailures: 'fail'`).
+  const charge = (record: OrderRecord): ObservableInput<Result<OutputMessage>> => {
     if (isDecodeFailure(record) || record.value === null) {
       ledger.undecodable()
       return []
@@ -232,9 +243,10 @@ async function runPipeline(
     const order = record.value
     ledger.started(order)
     // Stands for a call to a payment service: random latency, mean `workMs`.
-    return sleep(options.workMs * 2 * Math.random()).then((): Charge => {
+    return sleep(options.workMs * 2 * Math.random()).then(() => {
       ledger.completed(order)
-      return { orderId: order.orderId, customer: order.customer, amount: order.amount, status: 'charged' }
+      const charged: Charge = { orderId: order.orderId, customer: order.customer, amount: order.amount, status: 'charged' }
+      return forward({ key: order.customer, value: JSON.stringify(charged), partition: record.partition })
     })
   }
 
@@ -246,7 +258,14 @@ async function runPipeline(
     groupByKeyConcat(recordKey, charge, { concurrency: options.concurrency, skip: record => source.isStale(record) }),
     tap(processed => ledger.settled(customerOf(processed.item))),
     orderedMerge(),
-    forwardInOrder(producer, output, ledger),
+    tap(() => ledger.sending(1)),
+    // Each record leaves publish once its charge is acknowledged (acks -1), in partition order: only then
+    // may it be committed.
+    publish(producer, { topic: output, lingerMs: FORWARD_LINGER_MS, batchSize: FORWARD_MAX_BATCH, decodeFailures: 'fail' }),
+    tap(({ item, results }) => {
+      const order = results.length > 0 && item.value !== null && !isDecodeFailure(item) ? item.value : undefined
+      ledger.acknowledged(item.partition, item.offset, order)
+    }),
     commitOffsets(source, { interval: COMMIT_INTERVAL_MS }),
   )
 
@@ -260,6 +279,9 @@ async function runPipeline(
   type Outcome = { kind: PipelineResult['outcome']; error?: unknown }
   let finish!: (outcome: Outcome) => void
   const finished = new Promise<Outcome>(resolve => (finish = resolve))
+  // Ctrl-C aborted the source's signal (see main): the pipeline completes once the records in flight finished
+  // and their final commit went out, or errors with a DrainTimeoutError.
+  let drain: PipelineResult['drain']
   const subscription = pipeline.subscribe({
     next: commit => {
       commits++
@@ -269,11 +291,19 @@ async function runPipeline(
       }
       if (allCommitted()) finish({ kind: 'done' })
     },
-    error: error => finish({ kind: 'error', error }),
-    complete: () => finish({ kind: 'error', error: new Error('the pipeline completed before every record was committed') }),
+    error: error => {
+      if (drain !== undefined && error instanceof DrainTimeoutError) drain = { ...drain, unfinished: error.unfinished }
+      finish({ kind: interrupt.requested ? 'interrupted' : 'error', error })
+    },
+    complete: () => finish(interrupt.requested
+      ? { kind: 'interrupted' }
+      : { kind: 'error', error: new Error('the pipeline completed before every record was committed') }),
   })
   if (allCommitted()) finish({ kind: 'done' }) // nothing to consume
-  interrupt.onRequest(() => finish({ kind: 'interrupted' }))
+  interrupt.onRequest(() => {
+    drain = { inFlight: source.tracker.inFlight, unfinished: 0 }
+    announce(`Draining: ${count(drain.inFlight)} records in flight.`)
+  })
   let processedBefore = 0
   const watchdog = setInterval(() => {
     // Progress is a commit or a processed record (a slow --work-ms may hold commits back for a while).
@@ -287,7 +317,8 @@ async function runPipeline(
   status.stop({ final: true })
   activeStatus = undefined
   const ms = Date.now() - started
-  // Unsubscribing stops delivery; the source then commits what finished, stops and disconnects the consumer.
+  // Done or stalled: unsubscribing stops delivery; the source then commits what finished, stops and disconnects
+  // the consumer. (After a drain the pipeline has ended already, and this does nothing.)
   subscription.unsubscribe()
   let error = outcome.error
   try {
@@ -296,35 +327,7 @@ async function runPipeline(
     error ??= shutdownError
   }
   if (outcome.kind === 'stalled') error ??= new Error(`no progress for ${STALL_MS / 1000} s with records left`)
-  return { ms, commits, peakInFlight, outcome: outcome.kind, error }
-}
-
-/**
- * The forward step: sends the charges to the output topic, to the input record's partition, in the order
- * they come (partition order, after `orderedMerge`), one request at a time (acks -1), and emits each
- * envelope only after the broker acknowledged its charges, so that a record is committed only once its
- * output is durable.
- */
-function forwardInOrder(producer: Producer, topic: string, ledger: DemoLedger): MonoTypeOperatorFunction<Charged> {
-  return source => source.pipe(
-    tap(() => ledger.sending(1)),
-    bufferTime(FORWARD_LINGER_MS, null, FORWARD_MAX_BATCH),
-    filter(batch => batch.length > 0),
-    concatMap(async batch => {
-      const messages = batch.flatMap(({ item, results }) =>
-        results.map(charge => ({ key: charge.customer, value: JSON.stringify(charge), partition: item.partition })),
-      )
-      if (messages.length > 0) {
-        await producer.sendBatch({ topicMessages: [{ topic, messages }], acks: -1, compression: CompressionTypes.None })
-      }
-      for (const { item, results } of batch) {
-        const order = results.length > 0 && item.value !== null && !isDecodeFailure(item) ? item.value : undefined
-        ledger.acknowledged(item.partition, item.offset, order)
-      }
-      return batch
-    }),
-    mergeMap(batch => from(batch)),
-  )
+  return { ms, commits, peakInFlight, outcome: outcome.kind, error, drain }
 }
 
 // ---- Kafka helpers ----------------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 import type { Subscriber } from 'rxjs'
 import type { DecodeContext, DecodeFailure, Decoder } from './decoders'
+import { Drain, DrainTimeoutError, listenAbort } from './drain'
 import { FetchGate } from './fetch-gate'
 import { KafkaCommitSink } from './kafka-commit-sink'
 import type {
@@ -28,6 +29,9 @@ export interface Settings<K, V> {
   valueDecoder: Decoder<V> | undefined
   partitionsConsumedConcurrently: number | undefined
   heartbeatInterval: number
+  /** Aborting it drains the subscription (see `Drain`), then completes it. */
+  signal: AbortSignal | undefined
+  drainTimeout: number
 }
 
 /**
@@ -54,6 +58,8 @@ export class Session<K, V> {
   #closing = false
   // Batches waiting inside eachBatch for the in-flight budget.
   #waiters: (() => void)[] = []
+  // Started by the signal: nothing more is delivered; ends the stream once what was delivered finished.
+  readonly #drain: Drain
 
   constructor(
     readonly consumer: KafkaConsumerLike,
@@ -68,9 +74,15 @@ export class Session<K, V> {
       this.#settle = (error) => (error === undefined ? resolve() : reject(error))
     })
     this.done.catch(() => undefined) // reported through closed(), never as an unhandled rejection
+    this.#drain = new Drain(() => tracker.inFlight, settings.drainTimeout, (drained) => {
+      if (this.#closing) return
+      if (drained) subscriber.complete()
+      else subscriber.error(DrainTimeoutError.of(tracker, settings.drainTimeout))
+    })
   }
 
   start(previousShutdown: Promise<void> | undefined): void {
+    this.#removers.push(listenAbort(this.settings.signal, () => this.#abort()))
     this.#starting = (async () => {
       // A resubscription (retry, repeat) waits for the previous one to have disconnected.
       if (previousShutdown !== undefined) await previousShutdown
@@ -107,10 +119,19 @@ export class Session<K, V> {
 
   /** The tracker released budget: resume fetching (and waiting batches) once at the low-water mark. */
   released(inFlight: number): void {
-    if (inFlight <= this.settings.resumeBelow && !this.#closing && this.#gate.paused) {
+    this.#drain.released(inFlight)
+    if (inFlight <= this.settings.resumeBelow && !this.#closing && !this.#drain.started && this.#gate.paused) {
       this.#gate.resume()
       this.#wake()
     }
+  }
+
+  /** The signal aborted: deliver nothing more, fetch nothing more, and end once the delivered records finished. */
+  #abort(): void {
+    if (this.#closing) return
+    this.#gate.pause()
+    this.#wake()
+    this.#drain.start()
   }
 
   #wake(): void {
@@ -132,6 +153,7 @@ export class Session<K, V> {
 
   async #close(): Promise<void> {
     this.#closing = true
+    this.#drain.cancel()
     this.#wake() // a batch waiting for budget returns, so that kafkajs can stop
     const errors: unknown[] = []
     await this.#starting.catch(() => undefined)
@@ -246,7 +268,7 @@ export class Session<K, V> {
 
   async #eachBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayloadLike): Promise<void> {
     const { subscriber, tracker, settings } = this
-    if (this.#closing || subscriber.closed) return
+    if (this.#closing || this.#drain.started || subscriber.closed) return
     const { topic, partition, messages } = batch
     const lane = this.epochs.lane(topic, partition)
     lane.highWatermark = batch.highWatermark // for stats (pipelineStats's lag)
@@ -254,7 +276,7 @@ export class Session<K, V> {
     // every wait instead: isStale() builds a JSON key per call (about a tenth of a no-op pipeline's time), and
     // it can only turn true through a seek, which the source refuses while it runs (#refuseSeeks).
     const { generation } = this.epochs
-    const stop = (): boolean => this.#closing || subscriber.closed || this.epochs.generation !== generation
+    const stop = (): boolean => this.#closing || this.#drain.started || subscriber.closed || this.epochs.generation !== generation
     const kafkaStopped = (): boolean => !isRunning() || isStale()
     if (kafkaStopped()) return
     let last: string | undefined

@@ -31,6 +31,16 @@ export interface FromKafkaOptions<K, V> {
    * one once its own `heartbeatInterval` passed, so this just needs to be well under it). Default 500.
    */
   heartbeatInterval?: number
+  /**
+   * Graceful shutdown: when it aborts, nothing more is fetched or delivered, records already delivered may
+   * finish for up to `drainTimeout` ms, then the stream completes (all finished) or errors with a
+   * `DrainTimeoutError` (some did not; `commitOffsets` commits up to them). Already aborted at subscribe:
+   * completes at once, without connecting. Records only count as finished through `tracker.finish` (done by
+   * `commitOffsets`), so without it a drain always times out.
+   */
+  signal?: AbortSignal
+  /** Ms that delivered records may take to finish after `signal` aborts. Default 30,000. */
+  drainTimeout?: number
 }
 
 /** What the source emits: a decoded record, or one whose key or value failed to decode. */
@@ -112,6 +122,11 @@ const consumersInUse = new WeakMap<KafkaConsumerLike, { closing: Promise<void> |
  *   (see `isDecodeFailure`), in its place: never skipped behind the commit's back, never an error.
  * - **No seeks.** The source owns the fetch position: `consumer.seek` throws while subscribed (reset the
  *   group's offsets with the admin client before subscribing instead).
+ * - **Graceful shutdown.** Aborting `signal` stops delivery at once and pauses every partition; once every
+ *   delivered record is finished the stream completes (then `commitOffsets`'s final commit is acknowledged
+ *   before the consumer stops), or after `drainTimeout` ms errors with a `DrainTimeoutError`. A source
+ *   whose signal is already aborted completes on subscribe without connecting (so `repeat()` over it would
+ *   resubscribe forever: stop repeating once the signal aborted).
  * - **Errors.** A failure to connect, subscribe or run, a crash the client does not restart from
  *   (`CRASH` with `restart: false`), or a commit refused for another reason than a rebalance, errors the
  *   stream.
@@ -151,7 +166,7 @@ export function fromKafka<K = Buffer | null, V = Buffer | null>(
 function checkOptions<K, V>(options: FromKafkaOptions<K, V>): Settings<K, V> {
   if (options === null || typeof options !== 'object') throw new TypeError('fromKafka: options are required')
   const { topics, fromBeginning = false, maxInFlight = 10_000, keyDecoder, valueDecoder, partitionsConsumedConcurrently } = options
-  const { heartbeatInterval = 500 } = options
+  const { heartbeatInterval = 500, signal, drainTimeout = 30_000 } = options
   if (!Array.isArray(topics) || topics.length === 0 || !topics.every((t) => (typeof t === 'string' && t !== '') || t instanceof RegExp)) {
     throw new TypeError('fromKafka: topics must be a non-empty array of topic names or RegExps')
   }
@@ -171,6 +186,12 @@ function checkOptions<K, V>(options: FromKafkaOptions<K, V>): Settings<K, V> {
   if (typeof heartbeatInterval !== 'number' || !(heartbeatInterval > 0 && heartbeatInterval < 2 ** 31)) {
     throw new TypeError('fromKafka: heartbeatInterval must be a number of ms > 0')
   }
+  if (signal !== undefined && (typeof signal?.aborted !== 'boolean' || typeof signal.addEventListener !== 'function')) {
+    throw new TypeError('fromKafka: signal must be an AbortSignal')
+  }
+  if (typeof drainTimeout !== 'number' || !(drainTimeout >= 0 && drainTimeout < 2 ** 31)) {
+    throw new RangeError(`fromKafka: drainTimeout must be a number of ms >= 0 (below 2^31), got ${String(drainTimeout)}`)
+  }
   return {
     topics: [...topics],
     fromBeginning: fromBeginning === true,
@@ -181,6 +202,8 @@ function checkOptions<K, V>(options: FromKafkaOptions<K, V>): Settings<K, V> {
     valueDecoder: valueDecoder === (bufferDecoder as unknown) ? undefined : valueDecoder,
     partitionsConsumedConcurrently,
     heartbeatInterval,
+    signal,
+    drainTimeout,
   }
 }
 
@@ -239,6 +262,11 @@ class KafkaSourceObservable<K, V> extends Observable<SourceRecord<K, V>> impleme
   }
 
   #open(subscriber: Subscriber<SourceRecord<K, V>>): () => void {
+    // Shut down before it started: nothing was delivered, so nothing to drain, and no consumer to touch.
+    if (this.#settings.signal?.aborted === true) {
+      subscriber.complete()
+      return () => undefined
+    }
     let consumer: KafkaConsumerLike
     try {
       consumer = typeof this.#consumer === 'function' ? this.#consumer() : this.#consumer

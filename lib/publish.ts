@@ -66,7 +66,13 @@ const defaultBackoff = (attempt: number): number => Math.min(100 * 2 ** (attempt
  * - A failed `sendBatch` is retried whole after `backoff(attempt)`; after `maxAttempts` the stream errors.
  *   Retries may write a message twice (at-least-once): use an idempotent producer to avoid that.
  * - Source completes: the last batch leaves at once; completes once all is emitted. Source errors: the same
- *   drain, then the error. Unsubscribing drops what is not yet sent (an in-flight send finishes unheard).
+ *   drain, then the error. A bad input (not a `Result`, an encoder that throws) errors once the send in
+ *   flight settled. Unsubscribing drops what is not yet sent (an in-flight send finishes unheard).
+ * - **The producer is yours**: `publish` never connects or disconnects it. Once the stream has completed or
+ *   errored, no `sendBatch` of it is in flight any more, so disconnect it after the whole pipeline ended
+ *   (for a graceful shutdown: abort `fromKafka`'s `signal`, wait for the end and for `source.closed()`,
+ *   then `producer.disconnect()`; see the second example). After an unsubscribe, a send may still be out:
+ *   disconnecting then may fail that send, which only means its records are not committed (read again).
  *
  * ```text
  * input:   a-b-c----|      a = forward(x), b = drop, c = forwardMany([y, z]); lingerMs 2
@@ -81,6 +87,19 @@ const defaultBackoff = (attempt: number): number => Math.min(100 * 2 ** (attempt
  *   publish(producer, { topic: 'orders-enriched', deadLetterTopic: 'orders-dlt' }),
  *   commitOffsets(source),
  * ).subscribe()
+ *
+ * @example
+ * // Graceful shutdown: the consumer makes its final commit and disconnects, then the producer goes.
+ * const controller = new AbortController()
+ * process.once('SIGTERM', () => controller.abort())
+ * const source = fromKafka(consumer, { topics: ['orders'], signal: controller.signal, drainTimeout: 10_000 })
+ * const pipeline = source.pipe(groupByKeyConcat(recordKey, work), orderedMerge(), publish(producer, { topic: 'out' }), commitOffsets(source))
+ * try {
+ *   await lastValueFrom(pipeline, { defaultValue: undefined }) // ends after the drain (or a DrainTimeoutError)
+ * } finally {
+ *   await source.closed() // final commit acknowledged, consumer disconnected
+ *   await producer.disconnect()
+ * }
  *
  * @param producer A connected kafkajs `Producer` (ideally `idempotent: true`), or anything with `sendBatch`.
  * @param options Topics, batching, retries; see {@link PublishOptions}.
@@ -108,6 +127,7 @@ export function publish<T extends DeadLetterSource, O extends OutputMessage>(
     let linger: Subscription | undefined
     let retryTimer: Subscription | undefined
     let ending: { error: unknown } | 'complete' | 'fatal' | undefined
+    let broken: { error: unknown } | undefined // a throw of ours: errors once no send is in flight
     let done = false
 
     const close = (error?: { error: unknown }): void => {
@@ -162,6 +182,7 @@ export function publish<T extends DeadLetterSource, O extends OutputMessage>(
       }
       const failedSend = (err: unknown): void => {
         if (done) return
+        if (broken !== undefined) return close(broken)
         let delay: number
         try {
           if (attempt >= maxAttempts) throw err
@@ -172,7 +193,10 @@ export function publish<T extends DeadLetterSource, O extends OutputMessage>(
         } catch (e) {
           return close({ error: e })
         }
-        retryTimer = scheduler.schedule(() => send(batch, attempt + 1), delay)
+        retryTimer = scheduler.schedule(() => {
+          retryTimer = undefined
+          send(batch, attempt + 1)
+        }, delay)
       }
       const acked = (): void => {
         if (done) return
@@ -180,6 +204,7 @@ export function publish<T extends DeadLetterSource, O extends OutputMessage>(
         for (const p of batch) p.entry.outstanding--
         if (metrics !== undefined) countAcked(metrics, batch)
         drain()
+        if (broken !== undefined) return close(broken)
         const waiting = buffer.length - bufferHead
         if (flushDue || waiting >= batchSize || (ending !== undefined && waiting > 0)) {
           flushDue = false
@@ -248,6 +273,21 @@ export function publish<T extends DeadLetterSource, O extends OutputMessage>(
       drain()
     }
 
+    // A bad input (not a Result, an encoder that throws): take nothing more, and error once the send in flight
+    // (if any) settled, so that no sendBatch of this stream is still out when it ends.
+    const breakOff = (error: unknown): void => {
+      broken = { error }
+      ending = 'fatal'
+      linger?.unsubscribe()
+      linger = undefined
+      if (retryTimer !== undefined) {
+        retryTimer.unsubscribe() // a retry not sent yet: nothing is in flight
+        retryTimer = undefined
+        sending = false
+      }
+      if (!sending) close(broken)
+    }
+
     const end = (how: { error: unknown } | 'complete'): void => {
       if (ending !== undefined) return
       ending = how
@@ -262,7 +302,7 @@ export function publish<T extends DeadLetterSource, O extends OutputMessage>(
         try {
           accept(processed)
         } catch (err) {
-          close({ error: err })
+          breakOff(err)
         }
       },
       error: (err) => end({ error: err }),

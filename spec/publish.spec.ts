@@ -172,6 +172,30 @@ describe('publish', () => {
     expect(source.observed, 'source unsubscribed once failed').to.equal(false)
   })
 
+  it('errors on a bad input only once the send in flight settled: no sendBatch is out when it ends', async () => {
+    const producer = new FakeProducer()
+    const scheduler = new VirtualTimeScheduler()
+    const source = new Subject<In>()
+    const [a, b] = inputsOf([{ kind: 'fwd', partition: 0, n: 0 }, { kind: 'fwd', partition: 0, n: 0 }])
+    const emitted: unknown[] = []
+    let error: unknown
+    source.pipe(publish(producer, { topic: 'out', lingerMs: 0, scheduler })).subscribe({ next: p => emitted.push(p.item.value), error: e => (error = e) })
+    source.next(a!)
+    scheduler.flush()
+    expect(producer.pending.length).to.equal(1) // a's send is out
+    source.next({ item: b!.item, results: [{ kind: 'nonsense' } as unknown as Result<OutputMessage>] })
+    source.next(b!) // ignored: past the bad input
+    await ticks()
+    expect(error, 'not while a send is in flight').to.equal(undefined)
+    producer.settle(0, true)
+    await ticks()
+    expect(emitted).to.deep.equal(['rec0'])
+    expect(String(error)).to.match(/not a Result: nonsense/)
+    scheduler.flush()
+    expect(producer.pending.length, 'nothing sent after').to.equal(0)
+    expect(source.observed, 'source unsubscribed').to.equal(false)
+  })
+
   it('dead-letters a decode failure with the raw bytes and the headers', async () => {
     const producer = new FakeProducer()
     const source = new Subject<Processed<never, Result<OutputMessage>>>()

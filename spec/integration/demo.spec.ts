@@ -66,7 +66,7 @@ describe('integration: the demo (examples/demo.ts)', () => {
     expect(run.stdout).to.not.include('\x1b[')
   })
 
-  it('stops gracefully on SIGINT: exit code 130, the result line, and never a commit past unprocessed work', async function () {
+  it('stops gracefully on SIGINT: drains, exit code 130, the result line, and never a commit past unprocessed work', async function () {
     this.timeout(180_000)
     let sent = false
     const run = await runDemo(['--records', '40000', '--keys', '500', '--work-ms', '3', '--concurrency', '16'], (stdout, child) => {
@@ -88,6 +88,10 @@ describe('integration: the demo (examples/demo.ts)', () => {
     expect(summaryCount(run, 'committed, not forwarded'), run.stdout).to.equal(0)
     expect(result.lag).to.be.at.least(result.lost)
     expect(run.stdout).to.include('Summary: interrupted')
+    // The stop drained (fromKafka's signal): every record delivered before it finished, was forwarded and
+    // committed, so exactly the records never delivered are left, and they are all uncommitted.
+    expect(run.stdout).to.match(/in flight at the stop +[\d,]+  drained: all finished/)
+    expect(result.lag, run.stdout).to.equal(result.lost)
   })
 
   it('prints its usage with --help, and refuses a bad flag with exit code 2', async () => {
