@@ -2,6 +2,7 @@ import { expect } from 'chai'
 import fc from 'fast-check'
 import { defer, finalize, map, NEVER, Subject, throwError, timer, VirtualAction, VirtualTimeScheduler, type Observable } from 'rxjs'
 import { type TestScheduler } from 'rxjs/testing'
+import { seededRandom } from '../lib/testing/seeded-random'
 import { interjections, type AssignedPartition, type PartitionEvent } from '../operators/interjections'
 import { marbleScheduler } from './marble-scheduler'
 
@@ -123,18 +124,6 @@ describe('interjections (marbles)', () => {
 })
 
 describe('interjections (property)', () => {
-  // A small seeded PRNG (mulberry32), so a failing case replays with its fast-check seed.
-  function seeded(seed: number): () => number {
-    let a = seed >>> 0
-    return () => {
-      a = (a + 0x6d2b79f5) >>> 0
-      let t = a
-      t = Math.imul(t ^ (t >>> 15), t | 1)
-      t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-      return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-    }
-  }
-
   // One step of the group, at a time: revoke everything, then assign a subset (kafkajs's eager rebalance),
   // optionally without the revokes first (a rejoin), or replay the current assignment (a late subscriber).
   const step = fc.record({
@@ -175,7 +164,7 @@ describe('interjections (property)', () => {
               starts.push({ partition: p.partition, at: scheduler.now() })
               return timer(durations[n++ % durations.length]!, scheduler).pipe(finalize(() => running.delete(p.partition)))
             })
-          const sub = interjections(events, task, { every, jitter, scheduler, random: seeded(seed) }).subscribe({ error: (e) => violations.push(String(e)) })
+          const sub = interjections(events, task, { every, jitter, scheduler, random: seededRandom(seed) }).subscribe({ error: (e) => violations.push(String(e)) })
           const periods: { partition: number; from: number; to: number }[] = []
           const since = new Map<number, number>()
           const emit = (event: PartitionEvent): void => {
