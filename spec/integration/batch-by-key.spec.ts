@@ -2,6 +2,8 @@
 // small random delays) -> orderedMerge -> commitOffsets. The sink must receive every record exactly once,
 // each key's records in offset order, never one key in two concurrent batches; every commit sent must cover
 // finished records only, and the group must end committed at the end offsets.
+// Seen to fail with bench/batcher.ts's naive bufferTime + mergeMap batcher in batchByKey's place: the sink
+// got keys in two batches at once.
 import { expect } from 'chai'
 import type { Admin, Producer } from 'kafkajs'
 import { tap } from 'rxjs'
