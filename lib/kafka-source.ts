@@ -261,8 +261,6 @@ class KafkaSourceObservable<K, V> extends Observable<SourceRecord<K, V>> impleme
       }
       const closing = session.close().finally(() => {
         if (consumersInUse.get(consumer) === lock) consumersInUse.delete(consumer)
-        // kafkajs's STOP revoked everything; a client that sends no STOP: nothing is owned after shutdown.
-        if (this.#session === undefined && this.#epochs.owning) this.#epochs.revokeAll()
         if (this.#committer === session) this.#committer = undefined
       })
       lock.closing = closing.catch(() => undefined)
