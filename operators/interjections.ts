@@ -49,7 +49,7 @@ interface Runner {
  * ```text
  * every 3, no jitter; a = assigned p0, r = revoked p0; the task takes 2 frames, then emits x
  * events: a--------r
- * task:   ---^-x   ^!         run 1 at 3-5; the next wait starts at its end: run 2 at 8, cancelled at 9
+ * task:   ---^-x  ^!          run 1 at 3-5; the next wait starts at its end: run 2 at 8, cancelled at 9
  * output: -----x-----
  * ```
  *
