@@ -39,6 +39,8 @@ export type { Result, Forward, ForwardMany, Drop, Failed, OutputMessage } from '
 export { withRetry } from './operators/with-retry'
 export { batchByKey, BatchError } from './operators/batch-by-key'
 export type { BatchByKeyOptions, BatchByKeyItemsOptions } from './operators/batch-by-key'
+export { interjections } from './operators/interjections'
+export type { InterjectionsOptions, PartitionEvent, AssignedPartition } from './operators/interjections'
 export type { WithRetryOptions } from './operators/with-retry'
 
 // The Kafka side.

@@ -39,6 +39,9 @@ export interface BatcherBenchResult {
 /** The ratio batchByKey may cost over the naive batcher (issue 5). */
 export const BATCHER_TARGET = 1.5
 
+/** Batch size, concurrency and delay of both batchers, here and in the operators suite's batcher cases. */
+export const BATCHER_SETTINGS = { maxBatchSize: 100, maxConcurrentBatches: 4, accumulationDelay: 5 }
+
 /**
  * The baseline: what one would write from stock RxJS, `bufferTime(delay, null, size)` + `mergeMap(run, n)`.
  * Same batch size, delay and concurrency, one `Processed` per record, but a key may be in several running
@@ -59,7 +62,7 @@ export function naiveBatcher<T, R>(
 }
 
 /** A batch function over an in-memory sink: resolves at once, one result per item (issue 5's setting). */
-function resolvedRun(batch: readonly BenchRecord[]): Promise<readonly number[]> {
+export function resolvedRun(batch: readonly BenchRecord[]): Promise<readonly number[]> {
   return Promise.resolve(batch.map((r) => r.seq))
 }
 
@@ -94,7 +97,10 @@ function overlapCounter(): { run: (batch: readonly BenchRecord[]) => Promise<rea
  */
 export async function runBatcherBench(opts: BatcherBenchOptions = {}): Promise<BatcherBenchResult> {
   const { records = 200_000, keys = 5_000, partitions = 12, runs = 7, warmup = 2 } = opts
-  const settings = { maxBatchSize: opts.maxBatchSize ?? 100, maxConcurrentBatches: opts.maxConcurrentBatches ?? 4, accumulationDelay: opts.accumulationDelay ?? 5 }
+  const settings = { ...BATCHER_SETTINGS }
+  if (opts.maxBatchSize !== undefined) settings.maxBatchSize = opts.maxBatchSize
+  if (opts.maxConcurrentBatches !== undefined) settings.maxConcurrentBatches = opts.maxConcurrentBatches
+  if (opts.accumulationDelay !== undefined) settings.accumulationDelay = opts.accumulationDelay
   const shape = { keys, partitions }
   const cases: Record<'batcher' | 'naive', (run: typeof resolvedRun) => Observable<unknown>> = {
     batcher: (run) => recordSource(shape, records).pipe(batchByKey((r: BenchRecord) => r.key, run, settings)),

@@ -8,6 +8,8 @@ import { groupByKeyConcat } from '../operators/group-by-key-concat'
 import { orderedMerge } from '../operators/ordered-merge'
 import { trackDelivery } from '../operators/track-delivery'
 import { collectGarbage, MemorySampler, timeRun } from './measure'
+import { batchByKey } from '../operators/batch-by-key'
+import { BATCHER_SETTINGS, naiveBatcher, resolvedRun } from './batcher'
 import { naiveCommit, naiveGroupByKeyConcat, naiveOrderedMerge, naiveTrackDelivery } from './naive'
 import { recordSource, type BenchRecord, type RecordShape } from './records'
 
@@ -128,7 +130,18 @@ export function makeCases(config: CaseConfig): Record<string, Case> {
     chain_sync: chainCase(config, 'sync', false),
     naive_chain_sync: chainCase(config, 'sync', true),
     chain_sync_stats: chainStatsCase(config),
+    // Issue 5: batchByKey against bufferTime + mergeMap (which lets a key into two running batches).
+    batcher: batcherCase(false),
+    naive_batcher: batcherCase(true),
   }
+}
+
+/** A batch function that resolves at once over batches of 100, 4 at once, 5 ms accumulation (batcher.ts). */
+function batcherCase(naive: boolean): Case {
+  return (source, count) => ({
+    output: source.pipe(naive ? naiveBatcher(resolvedRun, BATCHER_SETTINGS) : batchByKey(keyOf, resolvedRun, BATCHER_SETTINGS)),
+    check: expectEmitted('Processed', count),
+  })
 }
 
 /** One measured run, as a child process reports it (bytes and ms). */

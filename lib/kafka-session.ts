@@ -172,6 +172,8 @@ export class Session<K, V> {
         errors.push(error)
       }
     }
+    // kafkajs's STOP revoked everything already; a client that sends none: nothing is owned after shutdown.
+    if (this.epochs.owning) this.#revokeAll(false)
     for (const remove of this.#removers.splice(0)) remove()
     if (errors.length > 0) throw errors.length === 1 ? errors[0] : new AggregateError(errors, 'fromKafka: shutdown failed')
   }

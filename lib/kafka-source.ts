@@ -6,6 +6,7 @@ import { OffsetTracker } from './offset-tracker'
 import { PartitionEpochs } from './partition-epochs'
 import type { KafkaRecord, RecordOrigin, TrackedCommitOffset } from './record'
 import type { CommitTarget } from '../operators/commit-offsets'
+import type { PartitionEvent } from '../operators/interjections'
 
 /** Options of {@link fromKafka}. */
 export interface FromKafkaOptions<K, V> {
@@ -82,6 +83,12 @@ export interface KafkaSource<K, V> extends Observable<SourceRecord<K, V>>, Commi
    * rejects with what went wrong there. Resolves at once when never subscribed.
    */
   closed(): Promise<void>
+  /**
+   * Partition ownership as it changes, for `interjections`: `assigned` (with the new epoch) at each
+   * GROUP_JOIN, `revoked` at each rebalance and at shutdown. Hot, for the source's whole life (never
+   * completes); a subscriber first learns the partitions owned at that moment.
+   */
+  readonly assignments: Observable<PartitionEvent>
 }
 
 // Consumers with a live subscription, or the promise of the shutdown of their last one.
@@ -230,6 +237,10 @@ class KafkaSourceObservable<K, V> extends Observable<SourceRecord<K, V>> impleme
 
   get tracker(): OffsetTracker {
     return this.#tracker
+  }
+
+  get assignments(): Observable<PartitionEvent> {
+    return this.#epochs.events
   }
 
   commit(offsets: readonly TrackedCommitOffset[]): Observable<readonly TrackedCommitOffset[]> {

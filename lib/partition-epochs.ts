@@ -1,3 +1,6 @@
+import { Observable } from 'rxjs'
+import type { PartitionEvent } from '../operators/interjections'
+
 /** A partition this member owns now: the epoch it was assigned in and the `seq` of its next record. */
 export interface OwnedPartition {
   readonly topic: string
@@ -29,11 +32,26 @@ export interface OwnedPartition {
  * const lane = epochs.lane('orders', 0)   // { epoch: 1, nextSeq: 0 }
  * epochs.revokeAll()
  * epochs.epochOf('orders', 0)             // undefined
+ * epochs.events.subscribe(console.log)    // { type: 'assigned', ... } per partition owned now, then changes
  */
 export class PartitionEpochs {
   #epochs = 0
   #generation = 0
   readonly #owned = new Map<string, Map<number, OwnedPartition>>()
+  readonly #listeners = new Set<(event: PartitionEvent) => void>()
+
+  /**
+   * Ownership changes as they happen (hot): `revoked` for each partition `assign` or `revokeAll` takes away,
+   * `assigned` for each one `assign` (or `lane`, adopting) gives. A subscriber first gets an `assigned` for
+   * every partition owned at that moment, so it need not subscribe before the first assignment. Emitted after
+   * the state changed, so a listener reading `epochOf` sees the new ownership. Never completes.
+   */
+  readonly events: Observable<PartitionEvent> = new Observable<PartitionEvent>((subscriber) => {
+    for (const p of this.#ownedList()) subscriber.next(event('assigned', p))
+    const listener = (e: PartitionEvent): void => subscriber.next(e)
+    this.#listeners.add(listener)
+    return () => this.#listeners.delete(listener)
+  })
 
   /**
    * Grows at every ownership change (`assign` or `revokeAll`): a commit computed under one generation is void
@@ -45,6 +63,7 @@ export class PartitionEpochs {
 
   /** Replaces the assignment: every listed partition gets a new epoch and `seq` 0; the rest are revoked. */
   assign(assignment: Readonly<Record<string, readonly number[]>>): void {
+    const revoked = this.#ownedList()
     this.#owned.clear()
     this.#generation++
     const epoch = ++this.#epochs
@@ -53,12 +72,16 @@ export class PartitionEpochs {
       for (const partition of assignment[topic] ?? []) partitions.set(partition, { topic, partition, epoch, nextSeq: 0 })
       this.#owned.set(topic, partitions)
     }
+    this.#emit('revoked', revoked)
+    this.#emit('assigned', this.#ownedList())
   }
 
   /** Nothing is owned any more (a rebalance started, or the consumer stopped). */
   revokeAll(): void {
+    const revoked = this.#ownedList()
     this.#generation++
     this.#owned.clear()
+    this.#emit('revoked', revoked)
   }
 
   /** True when at least one partition is owned. */
@@ -85,7 +108,10 @@ export class PartitionEpochs {
     let partitions = this.#owned.get(topic)
     if (partitions === undefined) this.#owned.set(topic, (partitions = new Map()))
     let lane = partitions.get(partition)
-    if (lane === undefined) partitions.set(partition, (lane = { topic, partition, epoch: ++this.#epochs, nextSeq: 0 }))
+    if (lane === undefined) {
+      partitions.set(partition, (lane = { topic, partition, epoch: ++this.#epochs, nextSeq: 0 }))
+      this.#emit('assigned', [lane])
+    }
     return lane
   }
 
@@ -97,4 +123,19 @@ export class PartitionEpochs {
     }
     return out
   }
+
+  #ownedList(): OwnedPartition[] {
+    const out: OwnedPartition[] = []
+    for (const partitions of this.#owned.values()) out.push(...partitions.values())
+    return out
+  }
+
+  #emit(type: PartitionEvent['type'], partitions: readonly OwnedPartition[]): void {
+    if (this.#listeners.size === 0) return
+    for (const p of partitions) for (const listener of [...this.#listeners]) listener(event(type, p))
+  }
+}
+
+function event(type: PartitionEvent['type'], { topic, partition, epoch }: OwnedPartition): PartitionEvent {
+  return { type, topic, partition, epoch }
 }

@@ -30,9 +30,16 @@ describe('bench: operators suite (smoke)', function () {
     }
   })
 
+  it('reports what batchByKey costs over the naive batcher, and its target (issue 5)', () => {
+    positive(report.batcher_vs_naive)
+    positive(report.batcher_vs_naive_cpu)
+    expect((report.targets as Record<string, unknown>).batcher_vs_naive).to.equal(1.5)
+  })
+
   it('reports records/s, ms and memory for every case', () => {
     const cases = report.cases as Record<string, Record<string, unknown>>
-    for (const name of ['source_only', 'gbkc_sync', 'naive_sync', 'gbkc_promise', 'naive_promise', 'chain_sync', 'naive_chain_sync']) {
+    const batcherCases = ['batcher', 'naive_batcher']
+    for (const name of ['source_only', 'gbkc_sync', 'naive_sync', 'gbkc_promise', 'naive_promise', 'chain_sync', 'naive_chain_sync', ...batcherCases]) {
       expect(cases, name).to.have.property(name)
       for (const field of ['ms', 'records_per_s', 'ns_per_record', 'cpu_ns_per_record', 'peak_rss_mib', 'peak_heap_used_mib', 'heap_after_gc_mib']) {
         positive(cases[name][field])

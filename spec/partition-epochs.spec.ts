@@ -56,4 +56,26 @@ describe('PartitionEpochs', () => {
       { numRuns: 500 },
     )
   })
+
+  it('emits ownership changes, and replays what is owned to a late subscriber', () => {
+    const epochs = new PartitionEpochs()
+    const early: string[] = []
+    const show = (e: { type: string; topic: string; partition: number; epoch: number }): string => `${e.type} ${e.topic}${e.partition}@${e.epoch}`
+    const sub = epochs.events.subscribe((e) => {
+      // Emitted after the change: a listener sees the new ownership.
+      if (e.type === 'assigned') expect(epochs.epochOf(e.topic, e.partition)).to.equal(e.epoch)
+      else expect(epochs.epochOf(e.topic, e.partition)).not.to.equal(e.epoch)
+      early.push(show(e))
+    })
+    epochs.assign({ t: [0, 1] })
+    epochs.assign({ t: [1] }) // a rejoin without a revoke first: every old ownership is revoked
+    const late: string[] = []
+    epochs.events.subscribe((e) => late.push(show(e))).unsubscribe()
+    epochs.revokeAll()
+    epochs.lane('u', 3) // adopted
+    sub.unsubscribe()
+    epochs.revokeAll()
+    expect(early).to.deep.equal(['assigned t0@1', 'assigned t1@1', 'revoked t0@1', 'revoked t1@1', 'assigned t1@2', 'revoked t1@2', 'assigned u3@3'])
+    expect(late).to.deep.equal(['assigned t1@2'])
+  })
 })
