@@ -18,8 +18,10 @@ export interface CaseConfig {
   keys: number
   partitions: number
   concurrency: number
-  /** Records of each of the two warm-up runs before a measured run (at most the measured count). */
+  /** Records of each warm-up run before a measured run (at most the measured count). */
   warmup: number
+  /** Warm-up runs before each measured run. */
+  warmupRuns: number
   latencyMs: number
 }
 
@@ -167,7 +169,7 @@ async function runChecked(c: Case, shape: RecordShape, count: number, onEvery?: 
 }
 
 /**
- * The body of a child process: two warm-up runs, then the measured run with memory sampled, then a forced
+ * The body of a child process: `warmupRuns` warm-up runs, then the measured run with memory sampled, then a forced
  * GC for what it left behind. No forced GC before the measured run: V8 deoptimizes code that embedded
  * objects a GC just freed, and the re-optimization would land in the measured run.
  */
@@ -176,7 +178,7 @@ export async function measureCase(config: CaseConfig, name: string, count: numbe
   if (c === undefined) throw new RangeError(`operators bench: no case ${name}`)
   const shape: RecordShape = { keys: config.keys, partitions: config.partitions }
   const warm = Math.min(count, config.warmup)
-  for (let i = 0; i < 2; i++) await runChecked(c, shape, warm)
+  for (let i = 0; i < config.warmupRuns; i++) await runChecked(c, shape, warm)
   const sampler = new MemorySampler()
   const heapBefore = process.memoryUsage().heapUsed
   sampler.start()

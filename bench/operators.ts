@@ -22,7 +22,7 @@ export const TARGETS = { gbkc_vs_naive: 6, chain_vs_naive: 3, scaling: 1.3, litt
 export const STATS_COST_TARGET = 0.05
 
 function parseArgs(args: string[]): OperatorsConfig {
-  const config: OperatorsConfig = { records: 1_000_000, keys: 10_000, partitions: 12, concurrency: 256, reps: 5, naiveReps: 3, latencyMs: 5, warmup: 0, json: false }
+  const config: OperatorsConfig = { records: 1_000_000, keys: 10_000, partitions: 12, concurrency: 256, reps: 5, naiveReps: 3, latencyMs: 5, warmup: 0, warmupRuns: 5, json: false }
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]
     if (arg === '--json') {
@@ -38,14 +38,17 @@ function parseArgs(args: string[]): OperatorsConfig {
       ;(config as unknown as Record<string, number>)[name] = value
     }
   }
-  // Warm-ups long enough for the JIT to settle, short next to the naive cases' measured runs.
+  // Warm-ups long enough for the JIT to settle, short next to the naive cases' measured runs. Run after run in
+  // one process (four processes probed), the chain's third run cost 1.0-1.6x its steady cost and from the
+  // fifth run on it was steady: with only two warm-ups, a 100,000-record measured run paid JIT warm-up that a
+  // 3,000,000-record one amortised.
   if (config.warmup === 0) config.warmup = Math.max(10_000, Math.round(config.records / 20))
   return config
 }
 
 /** Flags that pass the suite's settings on to a child. */
 function childArgs(config: OperatorsConfig, what: string): string[] {
-  const flags = ['records', 'keys', 'partitions', 'concurrency', 'warmup', 'latencyMs'] as const
+  const flags = ['records', 'keys', 'partitions', 'concurrency', 'warmup', 'warmupRuns', 'latencyMs'] as const
   return ['operators', '--child', what, ...flags.flatMap((f) => [`--${f.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`, String(config[f])])]
 }
 
@@ -72,7 +75,7 @@ function figures(count: number, runs: Measurement[]): CaseFigures {
 
 /**
  * `npm run bench -- operators [--json] [--records N] [--keys K] [--partitions P] [--concurrency C] [--reps R]
- * [--naive-reps R] [--latency-ms D] [--warmup W]`
+ * [--naive-reps R] [--latency-ms D] [--warmup W] [--warmup-runs K]`
  */
 export async function run(args: string[]): Promise<void> {
   const config = parseArgs(args)
@@ -99,7 +102,7 @@ export async function run(args: string[]): Promise<void> {
   ]
   const repsOf = (what: string): number => (what.startsWith('naive') ? Math.min(config.naiveReps, config.reps) : config.reps)
   log(`operators bench: ${N} records over ${config.keys} keys, ${config.partitions} partitions, concurrency ${config.concurrency}`)
-  log(`${config.reps} interleaved rounds (naive cases in the first ${Math.min(config.naiveReps, config.reps)}), each run in its own process after 2 warm-up runs of ${config.warmup} records`)
+  log(`${config.reps} interleaved rounds (naive cases in the first ${Math.min(config.naiveReps, config.reps)}), each run in its own process after ${config.warmupRuns} warm-up runs of ${config.warmup} records`)
 
   const results = new Map<string, Measurement[]>(runs.map((r) => [r, []]))
   for (let rep = 0; rep < config.reps; rep++) {
