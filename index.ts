@@ -17,6 +17,14 @@
  *                          Observable<Commit>   what was committed, and when
  * ```
  *
+ * Beside the main path: `withRetry` wraps the work of one record (its key waits while it retries) and `publish`
+ * (between orderedMerge and commitOffsets) produces results and dead letters, passing a record on only once its
+ * outputs are acknowledged; `batchByKey` can replace or follow groupByKeyConcat for batch APIs. Side streams
+ * read the source without feeding it: `interjections(source.assignments, task)` (periodic per-partition work)
+ * and `pipelineStats(source, { metrics })` / `stuckRecords` (snapshots of the tracker, the gate and the
+ * operators' `PipelineMetrics`). Shutdown: an aborted `signal` stops delivery, lets the delivered records
+ * finish (up to `drainTimeout`), then the stream completes and the final commit goes out before disconnect.
+ *
  * `operators/` are pure RxJS operators (no Kafka), testable in virtual time. `lib/` is the Kafka side: the
  * offset tracker (the one place that knows delivered / finished / committable), the source and the sinks.
  */
