@@ -233,14 +233,33 @@ export class KeyQueues<T, R, K> {
   #start(lane: Lane<T, R, K>, job: Job<T, R, K>): void {
     // Marked before any user callback runs, so a push of the same key from inside one queues behind it.
     lane.current = job
-    let input: Observable<R> | null = null
+    let output: ObservableInput<R> | null = null
     try {
-      if (this.skip === undefined || !this.skip(job.item)) input = from(this.project(job.item, job.index))
+      if (this.skip === undefined || !this.skip(job.item)) output = this.project(job.item, job.index)
     } catch (err) {
       return this.fail(err)
     }
-    if (input === null) return this.#release(lane, job, NO_RESULTS)
+    if (output === null) return this.#release(lane, job, NO_RESULTS)
+    // The two commonest projections skip an Observable and its Subscriber per item: an array is done at once,
+    // a Promise settles into the job directly (a cancelled job ignores it: `done`).
+    if (Array.isArray(output)) return this.#release(lane, job, output.length === 0 ? NO_RESULTS : output.slice())
     this.#running++
+    if (output instanceof Promise) {
+      output.then(
+        (value: R) => {
+          job.next(value)
+          job.complete()
+        },
+        (err: unknown) => job.error(err),
+      ).then(undefined, (err: unknown) => this.fail(err)) // what the callbacks above threw: never an unhandled rejection
+      return
+    }
+    let input: Observable<R>
+    try {
+      input = from(output)
+    } catch (err) {
+      return this.fail(err)
+    }
     const sub = input.subscribe(job)
     // A synchronous projection has already finished; one cut short by our own teardown must not linger.
     if (this.#closed) sub.unsubscribe()
