@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks'
-import { asyncScheduler, defer, finalize, map, of, timer, type Observable, type ObservableInput } from 'rxjs'
+import { asyncScheduler, defer, finalize, map, of, tap, timer, VirtualTimeScheduler, type Observable, type ObservableInput } from 'rxjs'
 import { OffsetTracker } from '../lib/offset-tracker'
 import { PipelineMetrics } from '../lib/pipeline-metrics'
 import { pipelineStats } from '../lib/pipeline-stats'
@@ -90,14 +90,31 @@ function chainCase(config: CaseConfig, projection: Projection, naive: boolean): 
  * synchronous run blocks the event loop, so its snapshots (O(partitions) each, once per interval) fire only
  * in runs that last longer than a tick of asynchronous time.
  */
+/** Records between two stats snapshots in `chain_sync_stats`: about 40 snapshots a second at this chain's speed. */
+export const STATS_EVERY = 16_384
+
+/**
+ * The `chain_sync` chain with live stats on: `metrics` fed by groupByKeyConcat and a `pipelineStats`
+ * snapshot (stuck-record check included) every {@link STATS_EVERY} records. A synchronous run never yields to
+ * a real timer, so the stats run on a virtual clock advanced one interval at those points: far more often
+ * than the seconds a service would choose, so the figure is an upper bound.
+ */
 function chainStatsCase(config: CaseConfig): Case {
   const project = projections.sync
   return (source) => {
     const tracker = new OffsetTracker()
     const metrics = new PipelineMetrics()
+    const clock = new VirtualTimeScheduler()
+    let seen = 0
+    const snapshotNow = (): void => {
+      if (++seen % STATS_EVERY !== 0) return
+      clock.maxFrames = clock.frame + 100
+      clock.flush()
+    }
     const output = defer(() => {
-      const stats = pipelineStats({ tracker }, { interval: 100, metrics, stuckAfter: 1000 }).subscribe()
+      const stats = pipelineStats({ tracker }, { interval: 100, metrics, stuckAfter: 1000, scheduler: clock }).subscribe()
       return source.pipe(
+        tap(snapshotNow),
         trackDelivery(tracker),
         groupByKeyConcat(keyOf, project, { concurrency: config.concurrency, metrics }),
         orderedMerge(),
@@ -108,6 +125,7 @@ function chainStatsCase(config: CaseConfig): Case {
     return {
       output,
       check: () => {
+        if (seen >= STATS_EVERY && clock.frame === 0) throw new Error('chain_sync_stats: no snapshot was taken')
         for (const p of tracker.partitions()) {
           const next = String(Number(p.lastDeliveredOffset) + 1)
           if (p.inFlight !== 0 || p.committed !== next) throw new Error(`partition ${p.partition} committed ${String(p.committed)} (expected ${next})`)
@@ -159,7 +177,7 @@ export interface Measurement {
   rssAfterGc: number
 }
 
-async function runChecked(c: Case, shape: RecordShape, count: number, onEvery?: () => void): Promise<{ ms: number; cpuMs: number }> {
+export async function runChecked(c: Case, shape: RecordShape, count: number, onEvery?: () => void): Promise<{ ms: number; cpuMs: number }> {
   const built = c(recordSource(shape, count, onEvery), count)
   const cpu = process.cpuUsage()
   const { ms, emitted } = await timeRun(built.output)

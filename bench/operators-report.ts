@@ -41,9 +41,11 @@ export interface OperatorsReport {
   scaling_promise: number
   scaling_promise_cpu: number
   littles_law: number
-  /** chain_sync_stats ms / chain_sync ms - 1: what live stats cost (target below `stats_cost_target`). */
+  /** Median over paired runs in one process of chain_sync_stats ms / chain_sync ms, minus 1: what live stats cost. */
   stats_cost: number
   stats_cost_cpu: number
+  /** Every pair's ratio. */
+  stats_cost_pairs: number[]
   stats_cost_target: number
   /** batchByKey ms / naive batcher ms (issue 5: at most 1.5), and the same on CPU time. */
   batcher_vs_naive: number
