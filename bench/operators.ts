@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks'
 import { forkJson, median, mib } from './measure'
 import { COMMIT, makeCases, measureCase, measureLatency, type CaseConfig, type LatencyMeasurement, type Measurement } from './operators-cases'
+import { measureScaling, type ScalingMeasurement } from './scaling'
 import { measureStatsPair, type StatsPairMeasurement } from './stats-cost'
 import { printOperatorsReport, type CaseFigures, type LatencyFigures, type OperatorsReport } from './operators-report'
 
@@ -23,6 +24,13 @@ export const TARGETS = { gbkc_vs_naive: 6, chain_vs_naive: 3, scaling: 1.3, litt
 export const STATS_COST_TARGET = 0.05
 /** Measured pairs per `stats@N` process. */
 const STATS_PAIRS = 6
+/** Rounds over the three sizes per `scale@<case>` process. */
+const SCALE_ROUNDS = 3
+
+/** The sizes of the scaling series: N/10, N and 3N. */
+function sizesOf(n: number): number[] {
+  return [Math.max(1, Math.round(n / 10)), n, 3 * n]
+}
 
 function parseArgs(args: string[]): OperatorsConfig {
   const config: OperatorsConfig = { records: 1_000_000, keys: 10_000, partitions: 12, concurrency: 256, reps: 5, naiveReps: 3, latencyMs: 5, warmup: 0, warmupRuns: 5, json: false }
@@ -87,6 +95,7 @@ export async function run(args: string[]): Promise<void> {
     const result =
       what === 'latency' ? await measureLatency(config, Number(count))
         : what === 'stats' ? await measureStatsPair(config, Number(count), STATS_PAIRS)
+          : what === 'scale' ? await measureScaling(config, count!, sizesOf(config.records), SCALE_ROUNDS)
           : await measureCase(config, what, Number(count))
     process.stdout.write(`${JSON.stringify(result)}\n`)
     return
@@ -96,7 +105,7 @@ export async function run(args: string[]): Promise<void> {
   const script = process.argv[1]
   const started = performance.now()
   const N = config.records
-  const sizes = [Math.max(1, Math.round(N / 10)), N, 3 * N]
+  const sizes = sizesOf(N)
 
   // chain_sync_stats is measured paired with chain_sync instead (below), not as a case of its own.
   const names = Object.keys(makeCases(config)).filter((name) => name !== 'chain_sync_stats')
@@ -107,7 +116,10 @@ export async function run(args: string[]): Promise<void> {
     ...names.map((name) => `${name}@${N}`),
     ...scaled.flatMap((name) => [sizes[0], sizes[2]].map((count) => `${name}@${count}`)),
   ]
-  const repsOf = (what: string): number => (what.startsWith('naive') ? Math.min(config.naiveReps, config.reps) : config.reps)
+  // Naive cases, and the scaled sizes other than N (their memory and the per-process reading; the scaling
+  // figure itself comes from the in-process runs below), run in the first `naiveReps` rounds only.
+  const fewer = (what: string): boolean => what.startsWith('naive') || !what.endsWith(`@${N}`)
+  const repsOf = (what: string): number => (fewer(what) ? Math.min(config.naiveReps, config.reps) : config.reps)
   log(`operators bench: ${N} records over ${config.keys} keys, ${config.partitions} partitions, concurrency ${config.concurrency}`)
   log(`${config.reps} interleaved rounds (naive cases in the first ${Math.min(config.naiveReps, config.reps)}), each run in its own process after ${config.warmupRuns} warm-up runs of ${config.warmup} records`)
 
@@ -131,6 +143,18 @@ export async function run(args: string[]): Promise<void> {
     latencyRuns.push(m)
     log(`  run ${rep + 1}: ${m.ms.toFixed(1)} ms, mean projection ${m.meanProjectionMs.toFixed(3)} ms`)
   }
+  // Scaling: every size in one process (see bench/scaling.ts), in several processes; per size the median.
+  const scaleProcesses = Math.min(config.reps, 3)
+  log(`scaling: ${sizes.join(' / ')} records in one process, ${SCALE_ROUNDS} rotated rounds, ${scaleProcesses} processes per series`)
+  const inProcess = new Map<string, ScalingMeasurement[]>()
+  for (let rep = 0; rep < scaleProcesses; rep++) {
+    for (const name of scaled) {
+      const m = forkJson<ScalingMeasurement>(script, childArgs(config, `scale@${name}`))
+      inProcess.set(name, [...(inProcess.get(name) ?? []), m])
+      log(`  process ${rep + 1} ${name}: ns/record ${m.nsPerRecord.map((x) => x.toFixed(0)).join(' / ')}`)
+    }
+  }
+
   // Live stats: paired runs in one process each (see bench/stats-cost.ts); the cost is the median of the
   // per-pair ratios over every process.
   log(`live stats: chain_sync against chain_sync_stats at ${N} records, ${STATS_PAIRS} pairs in each of ${Math.min(config.reps, 5)} processes`)
@@ -164,17 +188,25 @@ export async function run(args: string[]): Promise<void> {
   // The same on CPU time: on a shared machine a long naive run is more likely to wait for a core than a
   // short one of ours, which inflates the wall-time ratio; the CPU-time one is the conservative reading.
   const cpuRatio = (naive: string, ours: string): number => round(head[naive].cpu_ms / head[ours].cpu_ms)
+  const spread = (values: number[]): number => round(Math.max(...values) / Math.min(...values))
   const series = Object.fromEntries(
     scaled.map((name) => {
       const perSize = sizes.map((count) => at(name, count))
-      const spread = (values: number[]): number => round(Math.max(...values) / Math.min(...values))
+      const processes = inProcess.get(name)!
+      const ns = sizes.map((_, k) => round(median(processes.map((m) => m.nsPerRecord[k]!)), 1))
+      const cpuNs = sizes.map((_, k) => round(median(processes.map((m) => m.cpuNsPerRecord[k]!)), 1))
       return [
         name,
         {
-          ns_per_record: Object.fromEntries(perSize.map((f) => [f.records, f.ns_per_record])),
-          ratio: spread(perSize.map((f) => f.ns_per_record)),
-          cpu_ns_per_record: Object.fromEntries(perSize.map((f) => [f.records, f.cpu_ns_per_record])),
-          cpu_ratio: spread(perSize.map((f) => f.cpu_ns_per_record)),
+          ns_per_record: Object.fromEntries(sizes.map((count, k) => [count, ns[k]])),
+          ratio: spread(ns),
+          cpu_ns_per_record: Object.fromEntries(sizes.map((count, k) => [count, cpuNs[k]])),
+          cpu_ratio: spread(cpuNs),
+          per_process_ratio: processes.map((m) => spread(m.nsPerRecord)),
+          runs_ns_per_record: processes.map((m) => m.runsNsPerRecord.map((r) => r.map((x) => round(x, 1)))),
+          // Each size in processes of its own (the cases' method): memory, and the per-process reading.
+          separate_ns_per_record: Object.fromEntries(perSize.map((f) => [f.records, f.ns_per_record])),
+          separate_ratio: spread(perSize.map((f) => f.ns_per_record)),
           sizes: perSize,
         },
       ]
