@@ -99,7 +99,8 @@ export class BatchQueues<T, I, R, K> implements BatchOwner<T, I, R, K> {
       }
       for (let i = 0; i < n; i++) if (!this.#add(items[i]!, new ItemRef(job, i, items[i]!))) return
     }
-    this.#drain()
+    // Most pushes only queue an item: skip the drain loop unless a batch could start now.
+    if (this.#running.size < this.s.maxConcurrentBatches && (this.#sealedHead !== null || this.#forming?.due === true)) this.#drain()
   }
 
   /** One item arrives: into the forming batch, or behind its key's unfinished batch. False when keyOf threw. */
