@@ -58,13 +58,14 @@ export type Entry<T, I, R> = I | ItemRef<T, I, R>
  * batches. An array with a read index, not a linked list: one pointer per waiting item instead of a node.
  */
 export class Lane<T, I, R, K> {
+  /** Null when nothing waits (never an empty array), so the per-item check is one comparison. */
   waiting: Entry<T, I, R>[] | null = null
   head = 0
   holder: Batch<T, I, R, K> | null = null
   constructor(readonly key: K) {}
 
   hasWaiting(): boolean {
-    return this.waiting !== null && this.head < this.waiting.length
+    return this.waiting !== null
   }
   enqueue(entry: Entry<T, I, R>): void {
     if (this.waiting === null) this.waiting = [entry]
