@@ -71,12 +71,21 @@ export class Lane<T, I, R, K> {
     if (this.waiting === null) this.waiting = [entry]
     else this.waiting.push(entry)
   }
-  /** The oldest waiting entry; call only when {@link hasWaiting}. Drops the array once emptied. */
+  /**
+   * The oldest waiting entry; call only when {@link hasWaiting}. Drops the array once emptied, and compacts it
+   * when the read part is half of it: a hot key whose queue never empties must not keep what already ran.
+   */
   dequeue(): Entry<T, I, R> {
     const waiting = this.waiting!
-    const entry = waiting[this.head++]!
+    const entry = waiting[this.head]!
+    waiting[this.head++] = undefined as unknown as Entry<T, I, R>
     if (this.head === waiting.length) {
       this.waiting = null
+      this.head = 0
+    } else if (this.head >= 32 && this.head * 2 >= waiting.length) {
+      // Moves at most as many entries as were read since the last compaction: O(1) amortised.
+      waiting.copyWithin(0, this.head)
+      waiting.length -= this.head
       this.head = 0
     }
     return entry
