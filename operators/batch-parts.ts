@@ -82,8 +82,9 @@ export class Lane<T, I, R, K> {
     if (this.head === waiting.length) {
       this.waiting = null
       this.head = 0
-    } else if (this.head >= 32 && this.head * 2 >= waiting.length) {
-      // Moves at most as many entries as were read since the last compaction: O(1) amortised.
+    } else if (this.head >= 128 && this.head * 2 >= waiting.length) {
+      // Moves at most as many entries as were read since the last compaction: O(1) amortised. Not below 128
+      // read: the up to maxBatchSize items a release moves at once would otherwise be copied down as read.
       waiting.copyWithin(0, this.head)
       waiting.length -= this.head
       this.head = 0
