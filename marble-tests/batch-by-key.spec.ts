@@ -91,6 +91,22 @@ describe('batchByKey (marbles)', () => {
     ])
   })
 
+  it('times each batch from its own first item, also when an earlier batch filled before its delay', () => {
+    // One timer serves all batches: armed at a1 for batch 1, it fires after batch 1 filled and started, and
+    // must then wait on for batch 2 (opened by c1 at frame 4) instead of starting it early at frame 5.
+    const { run, log } = runner(scheduler, 1)
+    scheduler.run(({ hot, expectObservable }) => {
+      const source = hot('-ab-c----d-----|', { a: 'a1', b: 'b1', c: 'c1', d: 'd1' })
+      const out = source.pipe(batchByKey(keyOf, run, options({ maxBatchSize: 2, accumulationDelay: 4 })))
+      expectObservable(out).toBe('---(AB)--C----D|', { A: done('a1', 'a1!'), B: done('b1', 'b1!'), C: done('c1', 'c1!'), D: done('d1', 'd1!') })
+    })
+    expect(log).to.deep.equal([
+      { at: 2, batch: 'a1 b1' }, // full
+      { at: 8, batch: 'c1' }, // 4 frames after c1, not when batch 1's timer fired (frame 5)
+      { at: 13, batch: 'd1' }, // 4 frames after d1: a fresh timer, none was armed
+    ])
+  })
+
   it('runs at most maxConcurrentBatches at once; a due batch without a slot keeps filling', () => {
     const { run, log } = runner(scheduler, 6)
     scheduler.run(({ hot, expectObservable }) => {

@@ -41,8 +41,9 @@ export interface BatchByKeyItemsOptions<T, I> extends BatchByKeyOptions {
  *   {@link BatchError} naming the batch's records and items, and all work is cancelled. An error of `keyOf`,
  *   `itemsOf` or the source errors the output as is. Unsubscribing cancels running batches and the timer.
  *
- * Keys compare like `Map` keys. O(1) amortised per item: lanes and the sealed-batch FIFO are linked lists,
- * each waiting item moves once; synchronous runs are trampolined, not recursed.
+ * Keys compare like `Map` keys. O(1) amortised per item: a key's waiting items sit in one array read from
+ * the front (compacted as it is read), the sealed batches in a linked FIFO, each waiting item moves once; one
+ * delay timer serves all batches; synchronous runs are trampolined, not recursed.
  *
  * ```text
  * maxBatchSize 2, maxConcurrentBatches 1, accumulationDelay 2; letters are keys; run takes 4 frames

@@ -1,110 +1,8 @@
-import {
-  from,
-  type Observable,
-  type ObservableInput,
-  type Observer,
-  type SchedulerLike,
-  type Subscriber,
-  type Subscription,
-} from 'rxjs'
+import { config, from, type Observable, type ObservableInput, type SchedulerLike, type Subscriber, type Subscription } from 'rxjs'
+import { Batch, BatchError, ItemRef, Lane, RecordJob, type BatchOwner, type Entry } from './batch-parts'
 import type { Processed } from './processed'
 
-const NO_RESULTS: readonly never[] = Object.freeze([])
-
-/**
- * A batch failed: `run` threw, errored, or returned a number of results other than the batch's size. Carries
- * what failed so a failure policy (dead letters, retries) can act on exactly those records and items.
- *
- * @example
- * ```ts
- * records$.pipe(batchByKey(r => r.key, writeMany)).subscribe({
- *   error: (err) => { if (err instanceof BatchError) console.error('not written:', err.records.length, err.cause) },
- * })
- * ```
- */
-export class BatchError<T = unknown, I = unknown> extends Error {
-  override readonly name = 'BatchError'
-  constructor(
-    /** Every record with at least one item in the failed batch, in the order their first item entered it. */
-    readonly records: readonly T[],
-    /** The failed batch, as `run` received it. */
-    readonly items: readonly I[],
-    /** What `run` threw or emitted as error, or the RangeError for a wrong number of results. */
-    override readonly cause: unknown,
-  ) {
-    super(`batch of ${items.length} item(s) from ${records.length} record(s) failed: ${cause instanceof Error ? cause.message : String(cause)}`)
-  }
-}
-
-/**
- * A record with `itemsOf`: how many of its items have not yet run, and their results by item position.
- * Records without `itemsOf` have no job: their one item node stands for them, so the common path keeps one
- * object per waiting record (what the garbage collector must trace while 100,000s of records wait).
- */
-class RecordJob<T, R> {
-  constructor(
-    readonly record: T,
-    public remaining: number,
-    readonly results: R[],
-  ) {}
-}
-
-/** One item, from arrival until its batch finished; also the node of its lane's waiting queue. */
-class ItemNode<T, I, R, K> {
-  next_: ItemNode<T, I, R, K> | null = null
-  constructor(
-    /** The item's record, or null when the item is the record (no `itemsOf`). */
-    readonly job: RecordJob<T, R> | null,
-    readonly index: number,
-    readonly item: I,
-    readonly lane: Lane<T, I, R, K>,
-  ) {}
-}
-
-/**
- * One key. `holder` is the unfinished batch holding the key's items (forming, sealed or running); while it is
- * not the forming batch, the key's new items wait in the lane, so a key is never in two running batches.
- */
-class Lane<T, I, R, K> {
-  head: ItemNode<T, I, R, K> | null = null
-  tail: ItemNode<T, I, R, K> | null = null
-  holder: Batch<T, I, R, K> | null = null
-  constructor(readonly key: K) {}
-}
-
-/** A batch, from its first item until `run`'s results came back; also the observer of that run. */
-class Batch<T, I, R, K> implements Observer<readonly R[]> {
-  readonly nodes: ItemNode<T, I, R, K>[] = []
-  readonly items: I[] = []
-  /** The distinct lanes of `nodes`, released together when the batch finishes. */
-  readonly lanes: Lane<T, I, R, K>[] = []
-  results: readonly R[] = NO_RESULTS
-  /** Link in the machine's FIFO of sealed batches waiting for a slot. */
-  nextSealed: Batch<T, I, R, K> | null = null
-  timer: Subscription | null = null
-  sub: Subscription | null = null
-  /** The accumulation delay since the first item passed (or the source completed): may start. */
-  due = false
-  done = false
-  constructor(readonly machine: BatchQueues<T, I, R, K>) {}
-
-  next(values: readonly R[]): void {
-    if (this.done) return
-    // One array (a Promise's) is kept as is; only a run emitting several arrays pays for concatenation.
-    if (this.results === NO_RESULTS) this.results = values
-    else this.results = this.results.concat(values)
-  }
-  error(err: unknown): void {
-    if (this.done) return
-    this.done = true
-    this.machine.failBatch(this, err)
-  }
-  complete(): void {
-    if (this.done) return
-    this.done = true
-    this.machine.finish(this)
-  }
-}
+export { BatchError }
 
 /** The settings of one `batchByKey` operator, validated. */
 export interface BatchSettings<T, I, R, K> {
@@ -117,6 +15,15 @@ export interface BatchSettings<T, I, R, K> {
   readonly scheduler: SchedulerLike
 }
 
+/** An error thrown by a consumer inside a Promise callback: reported as RxJS reports those, not swallowed. */
+function reportUnhandled(err: unknown): void {
+  if (config.onUnhandledError !== null) config.onUnhandledError(err)
+  else
+    setTimeout(() => {
+      throw err
+    })
+}
+
 /**
  * The state machine behind `batchByKey`, one per subscription. Internal: exported for the operator and for
  * specs that check its bookkeeping, not part of the package's API.
@@ -125,13 +32,22 @@ export interface BatchSettings<T, I, R, K> {
  * with its items, and a lane has waiting items only while its holder is sealed or running; a lane is in
  * `#keys` iff it has a holder or waiting items. Batches start only in `#drain`, a loop guarded by
  * `#draining`, so runs that finish synchronously re-enter at constant depth instead of recursing per batch.
+ *
+ * One delay timer at most, not one per batch: most batches fill before their delay, and scheduling then
+ * cancelling a timer per batch cost more than the rest of the batch's bookkeeping. The timer is armed for the
+ * forming batch; if that batch sealed meanwhile, the timer re-arms for the then forming batch's due time.
  */
-export class BatchQueues<T, I, R, K> {
+export class BatchQueues<T, I, R, K> implements BatchOwner<T, I, R, K> {
   readonly #keys = new Map<K, Lane<T, I, R, K>>()
+  /** Without `itemsOf` an entry is the item, which is the record. */
+  readonly #plain: boolean
   #forming: Batch<T, I, R, K> | null = null
   #sealedHead: Batch<T, I, R, K> | null = null
   #sealedTail: Batch<T, I, R, K> | null = null
   readonly #running = new Set<Batch<T, I, R, K>>()
+  #timer: Subscription | null = null
+  /** The batch the timer was armed for: due when it fires, if still forming. */
+  #timerFor: Batch<T, I, R, K> | null = null
   /** Records received and not yet emitted: completion waits for zero. */
   #pending = 0
   #draining = false
@@ -142,7 +58,9 @@ export class BatchQueues<T, I, R, K> {
   constructor(
     private readonly destination: Subscriber<Processed<T, R>>,
     private readonly s: BatchSettings<T, I, R, K>,
-  ) {}
+  ) {
+    this.#plain = s.itemsOf === undefined
+  }
 
   /** Subscribes to `source`; returns the teardown for the enclosing `new Observable(...)`. */
   connect(source: Observable<T>): () => void {
@@ -165,7 +83,7 @@ export class BatchQueues<T, I, R, K> {
     if (this.#stopped()) return
     this.#pending++
     if (this.s.itemsOf === undefined) {
-      if (!this.#add(null, 0, record as unknown as I)) return
+      if (!this.#add(record as unknown as I, record as unknown as I)) return
     } else {
       let items: readonly I[]
       try {
@@ -179,13 +97,14 @@ export class BatchQueues<T, I, R, K> {
         this.#pending--
         this.destination.next({ item: record, results: job.results })
       }
-      for (let i = 0; i < n; i++) if (!this.#add(job, i, items[i]!)) return
+      for (let i = 0; i < n; i++) if (!this.#add(items[i]!, new ItemRef(job, i, items[i]!))) return
     }
-    this.#drain()
+    // Most pushes only queue an item: skip the drain loop unless a batch could start now.
+    if (this.#running.size < this.s.maxConcurrentBatches && (this.#sealedHead !== null || this.#forming?.due === true)) this.#drain()
   }
 
   /** One item arrives: into the forming batch, or behind its key's unfinished batch. False when keyOf threw. */
-  #add(job: RecordJob<T, R> | null, index: number, item: I): boolean {
+  #add(item: I, entry: Entry<T, I, R>): boolean {
     let key: K
     try {
       key = this.s.keyOf(item)
@@ -195,10 +114,8 @@ export class BatchQueues<T, I, R, K> {
     }
     let lane = this.#keys.get(key)
     if (lane === undefined) this.#keys.set(key, (lane = new Lane(key)))
-    const node = new ItemNode(job, index, item, lane)
-    if (lane.head === null && (lane.holder === null || lane.holder === this.#forming)) this.#place(node)
-    else if (lane.tail === null) lane.head = lane.tail = node
-    else lane.tail = lane.tail.next_ = node
+    if (!lane.hasWaiting() && (lane.holder === null || lane.holder === this.#forming)) this.#place(lane, item, entry)
+    else lane.enqueue(entry)
     return true
   }
 
@@ -206,25 +123,24 @@ export class BatchQueues<T, I, R, K> {
   finish(batch: Batch<T, I, R, K>): void {
     this.#running.delete(batch)
     batch.sub = null
-    const { nodes, results } = batch
-    if (results.length !== nodes.length) {
-      return this.failBatch(batch, new RangeError(`run returned ${results.length} result(s) for ${nodes.length} item(s)`))
+    const { entries, results } = batch
+    if (results.length !== entries.length) {
+      return this.failBatch(batch, new RangeError(`run returned ${results.length} result(s) for ${entries.length} item(s)`))
     }
     // Lanes first: a key's waiting items join the forming batch before the records are emitted, so a
     // downstream that pushes more of the key from `next` queues behind them.
     for (const lane of batch.lanes) this.#release(lane)
-    for (let i = 0; i < nodes.length && !this.#closed; i++) {
-      const node = nodes[i]!
-      const job = node.job
-      if (job === null) {
+    for (let i = 0; i < entries.length && !this.#closed; i++) {
+      if (this.#plain) {
         this.#pending--
-        this.destination.next({ item: node.item as unknown as T, results: [results[i]!] })
-      } else {
-        job.results[node.index] = results[i]!
-        if (--job.remaining === 0) {
-          this.#pending--
-          this.destination.next({ item: job.record, results: job.results })
-        }
+        this.destination.next({ item: entries[i] as unknown as T, results: [results[i]!] })
+        continue
+      }
+      const { job, index } = entries[i] as ItemRef<T, I, R>
+      job.results[index] = results[i]!
+      if (--job.remaining === 0) {
+        this.#pending--
+        this.destination.next({ item: job.record, results: job.results })
       }
     }
     this.#drain()
@@ -233,7 +149,7 @@ export class BatchQueues<T, I, R, K> {
   failBatch(batch: Batch<T, I, R, K>, cause: unknown): void {
     if (this.#closed) return
     const records = new Set<T>()
-    for (const node of batch.nodes) records.add(node.job === null ? (node.item as unknown as T) : node.job.record)
+    for (const entry of batch.entries) records.add(this.#plain ? (entry as unknown as T) : (entry as ItemRef<T, I, R>).job.record)
     this.fail(new BatchError<T, I>([...records], batch.items, cause))
   }
 
@@ -248,7 +164,8 @@ export class BatchQueues<T, I, R, K> {
     if (this.#closed) return
     this.#closed = true
     this.#sourceSub?.unsubscribe()
-    this.#forming?.timer?.unsubscribe()
+    this.#timer?.unsubscribe()
+    this.#timer = this.#timerFor = null
     for (const batch of this.#running) {
       batch.done = true
       batch.sub?.unsubscribe()
@@ -258,34 +175,44 @@ export class BatchQueues<T, I, R, K> {
     this.#forming = this.#sealedHead = this.#sealedTail = null
   }
 
-  /** Puts an item into the forming batch (opening one, with its delay timer, if none). */
-  #place(node: ItemNode<T, I, R, K>): void {
+  /** Puts an item into the forming batch (opening one if none). */
+  #place(lane: Lane<T, I, R, K>, item: I, entry: Entry<T, I, R>): void {
     let batch = this.#forming
-    if (batch === null) {
-      batch = this.#forming = new Batch(this)
-      if (this.#sourceDone) batch.due = true
-      else batch.timer = this.s.scheduler.schedule(() => this.#onDelay(batch!), this.s.accumulationDelay)
-    }
-    const lane = node.lane
+    if (batch === null) batch = this.#open()
     if (lane.holder !== batch) {
       lane.holder = batch
       batch.lanes.push(lane)
     }
-    batch.nodes.push(node)
-    batch.items.push(node.item)
-    if (batch.items.length >= this.s.maxBatchSize) this.#seal(batch)
+    batch.entries.push(entry)
+    if (!this.#plain) batch.items.push(item)
+    if (batch.entries.length >= this.s.maxBatchSize) this.#seal(batch)
   }
 
-  #onDelay(batch: Batch<T, I, R, K>): void {
-    batch.timer = null
+  #open(): Batch<T, I, R, K> {
+    const batch = (this.#forming = new Batch(this, this.#plain, this.s.scheduler.now()))
+    if (this.#sourceDone) batch.due = true
+    else if (this.#timer === null) this.#arm(batch, this.s.accumulationDelay)
+    return batch
+  }
+
+  #arm(batch: Batch<T, I, R, K>, delay: number): void {
+    this.#timerFor = batch
+    this.#timer = this.s.scheduler.schedule(() => this.#onTimer(), delay)
+  }
+
+  #onTimer(): void {
+    const armedFor = this.#timerFor
+    this.#timer = this.#timerFor = null
+    const batch = this.#forming
+    if (batch === null || batch.due) return
+    const left = batch.openedAt + this.s.accumulationDelay - this.s.scheduler.now()
+    if (batch !== armedFor && left > 0) return this.#arm(batch, left)
     batch.due = true
     this.#drain()
   }
 
   #seal(batch: Batch<T, I, R, K>): void {
     this.#forming = null
-    batch.timer?.unsubscribe()
-    batch.timer = null
     if (this.#sealedTail === null) this.#sealedHead = batch
     else this.#sealedTail.nextSealed = batch
     this.#sealedTail = batch
@@ -294,12 +221,9 @@ export class BatchQueues<T, I, R, K> {
   /** The key's batch finished: its waiting items join the forming batch until one of them seals it. */
   #release(lane: Lane<T, I, R, K>): void {
     lane.holder = null
-    while (lane.head !== null && (lane.holder === null || lane.holder === this.#forming)) {
-      const node = lane.head
-      lane.head = node.next_
-      if (lane.head === null) lane.tail = null
-      node.next_ = null
-      this.#place(node)
+    while (lane.hasWaiting() && (lane.holder === null || lane.holder === this.#forming)) {
+      const entry = lane.dequeue()
+      this.#place(lane, this.#plain ? (entry as I) : (entry as ItemRef<T, I, R>).item, entry)
     }
     if (lane.holder === null) this.#keys.delete(lane.key)
   }
@@ -335,18 +259,26 @@ export class BatchQueues<T, I, R, K> {
   }
 
   #start(batch: Batch<T, I, R, K>): void {
-    batch.timer?.unsubscribe()
-    batch.timer = null
     this.#running.add(batch)
-    let input: Observable<readonly R[]>
+    let input: ObservableInput<readonly R[]>
+    let observable: Observable<readonly R[]> | null = null
     try {
-      input = from(this.s.run(batch.items))
+      input = this.s.run(batch.items)
+      if (!(input instanceof Promise)) observable = from(input)
     } catch (err) {
       this.#running.delete(batch)
       batch.done = true
       return this.failBatch(batch, err)
     }
-    const sub = input.subscribe(batch)
+    if (observable === null) {
+      // Cancellation needs no subscription here: `dispose` sets `done`, and the batch then ignores the outcome.
+      ;(input as Promise<readonly R[]>).then(
+        (values) => batch.resolved(values),
+        (err: unknown) => batch.error(err),
+      ).then(undefined, reportUnhandled)
+      return
+    }
+    const sub = observable.subscribe(batch)
     if (this.#closed) sub.unsubscribe()
     else if (!batch.done) batch.sub = sub
   }

@@ -216,6 +216,35 @@ describe('batchByKey', () => {
       for (const b of batches) expect(b.length).to.be.at.most(3)
     })
 
+    // Promise runs take a fast path (`.then`, no Observable): errors and cancellation must hold there too.
+    // Mutation caught: dropping the rejection handler of that `.then` (the first test then times out). The
+    // second one is a behaviour check only: with the batch's `done` flag and finish's closed check both
+    // removed it still passes, as a closed Subscriber drops late values itself.
+    it('errors with a BatchError when a Promise run rejects, and ignores Promises settling after that', async () => {
+      let settled = 0
+      const run = (batch: readonly number[]) =>
+        batch.includes(2) ? Promise.reject(new Error('boom')) : new Promise<number[]>((r) => setTimeout(() => (settled++, r([...batch])), 5))
+      const err: unknown = await lastValueFrom(from([1, 2, 3]).pipe(batchByKey(String, run, { maxBatchSize: 1 }), toArray())).catch((e: unknown) => e)
+      expect(err).to.be.instanceOf(BatchError)
+      expect((err as BatchError).records).to.deep.equal([2])
+      expect((err as BatchError).cause).to.have.property('message', 'boom')
+      await new Promise((r) => setTimeout(r, 20))
+      expect(settled).to.equal(2) // the other runs did settle, into a disposed machine, without emitting
+    })
+
+    it('emits nothing from a Promise run that settles after downstream unsubscribed', async () => {
+      const out: unknown[] = []
+      let resolve: (v: number[]) => void = () => undefined
+      const sub = from([1])
+        .pipe(batchByKey(String, () => new Promise<number[]>((r) => (resolve = r)), { accumulationDelay: 0 }))
+        .subscribe({ next: (p) => out.push(p), complete: () => out.push('complete') })
+      await new Promise((r) => setTimeout(r, 5))
+      sub.unsubscribe()
+      resolve([10])
+      await new Promise((r) => setTimeout(r, 5))
+      expect(out).to.deep.equal([])
+    })
+
     it('concatenates results emitted in several arrays by an Observable run', async () => {
       const run = (batch: readonly string[]) => new Observable<string[]>((sub) => {
         for (const item of batch) sub.next([item.toUpperCase()])

@@ -1,0 +1,146 @@
+import type { Observer, Subscription } from 'rxjs'
+
+const NO_RESULTS: readonly never[] = Object.freeze([])
+
+/**
+ * A batch failed: `run` threw, errored, or returned a number of results other than the batch's size. Carries
+ * what failed so a failure policy (dead letters, retries) can act on exactly those records and items.
+ *
+ * @example
+ * ```ts
+ * records$.pipe(batchByKey(r => r.key, writeMany)).subscribe({
+ *   error: (err) => { if (err instanceof BatchError) console.error('not written:', err.records.length, err.cause) },
+ * })
+ * ```
+ */
+export class BatchError<T = unknown, I = unknown> extends Error {
+  override readonly name = 'BatchError'
+  constructor(
+    /** Every record with at least one item in the failed batch, in the order their first item entered it. */
+    readonly records: readonly T[],
+    /** The failed batch, as `run` received it. */
+    readonly items: readonly I[],
+    /** What `run` threw or emitted as error, or the RangeError for a wrong number of results. */
+    override readonly cause: unknown,
+  ) {
+    super(`batch of ${items.length} item(s) from ${records.length} record(s) failed: ${cause instanceof Error ? cause.message : String(cause)}`)
+  }
+}
+
+/** A record with `itemsOf`: how many of its items have not yet run, and their results by item position. */
+export class RecordJob<T, R> {
+  constructor(
+    readonly record: T,
+    public remaining: number,
+    readonly results: R[],
+  ) {}
+}
+
+/** One item of a record with `itemsOf`: where its result goes. */
+export class ItemRef<T, I, R> {
+  constructor(
+    readonly job: RecordJob<T, R>,
+    readonly index: number,
+    readonly item: I,
+  ) {}
+}
+
+/**
+ * What the machine keeps per item, from arrival until its batch finished. Without `itemsOf` it is the item
+ * itself (which is the record): no object per waiting record, the most numerous thing the garbage collector
+ * must trace while 100,000s of records wait. With `itemsOf` it is an {@link ItemRef}.
+ */
+export type Entry<T, I, R> = I | ItemRef<T, I, R>
+
+/**
+ * One key. `holder` is the unfinished batch holding the key's items (forming, sealed or running); while it is
+ * not the forming batch, the key's new items wait in `waiting[head..]`, so a key is never in two running
+ * batches. An array with a read index, not a linked list: one pointer per waiting item instead of a node.
+ */
+export class Lane<T, I, R, K> {
+  /** Null when nothing waits (never an empty array), so the per-item check is one comparison. */
+  waiting: Entry<T, I, R>[] | null = null
+  head = 0
+  holder: Batch<T, I, R, K> | null = null
+  constructor(readonly key: K) {}
+
+  hasWaiting(): boolean {
+    return this.waiting !== null
+  }
+  enqueue(entry: Entry<T, I, R>): void {
+    if (this.waiting === null) this.waiting = [entry]
+    else this.waiting.push(entry)
+  }
+  /**
+   * The oldest waiting entry; call only when {@link hasWaiting}. Drops the array once emptied, and compacts it
+   * when the read part is half of it: a hot key whose queue never empties must not keep what already ran.
+   */
+  dequeue(): Entry<T, I, R> {
+    const waiting = this.waiting!
+    const entry = waiting[this.head]!
+    waiting[this.head++] = undefined as unknown as Entry<T, I, R>
+    if (this.head === waiting.length) {
+      this.waiting = null
+      this.head = 0
+    } else if (this.head >= 128 && this.head * 2 >= waiting.length) {
+      // Moves at most as many entries as were read since the last compaction: O(1) amortised. Not below 128
+      // read: the up to maxBatchSize items a release moves at once would otherwise be copied down as read.
+      waiting.copyWithin(0, this.head)
+      waiting.length -= this.head
+      this.head = 0
+    }
+    return entry
+  }
+}
+
+/** What a {@link Batch} reports to when its run ends. */
+export interface BatchOwner<T, I, R, K> {
+  finish(batch: Batch<T, I, R, K>): void
+  failBatch(batch: Batch<T, I, R, K>, cause: unknown): void
+}
+
+/** A batch, from its first item until `run`'s results came back; also the observer of that run. */
+export class Batch<T, I, R, K> implements Observer<readonly R[]> {
+  readonly entries: Entry<T, I, R>[] = []
+  /** What `run` gets: `entries` itself without `itemsOf` (entries are the items then), else their items. */
+  readonly items: I[]
+  /** The distinct lanes of `entries`, released together when the batch finishes. */
+  readonly lanes: Lane<T, I, R, K>[] = []
+  results: readonly R[] = NO_RESULTS
+  /** Link in the machine's FIFO of sealed batches waiting for a slot. */
+  nextSealed: Batch<T, I, R, K> | null = null
+  sub: Subscription | null = null
+  /** The accumulation delay since the first item passed (or the source completed): may start. */
+  due = false
+  done = false
+  constructor(
+    readonly owner: BatchOwner<T, I, R, K>,
+    entriesAreItems: boolean,
+    /** Scheduler time of the first item: the batch is due `accumulationDelay` later. */
+    readonly openedAt: number,
+  ) {
+    this.items = entriesAreItems ? (this.entries as I[]) : []
+  }
+
+  next(values: readonly R[]): void {
+    if (this.done) return
+    // One array (a Promise's) is kept as is; only a run emitting several arrays pays for concatenation.
+    if (this.results === NO_RESULTS) this.results = values
+    else this.results = this.results.concat(values)
+  }
+  error(err: unknown): void {
+    if (this.done) return
+    this.done = true
+    this.owner.failBatch(this, err)
+  }
+  complete(): void {
+    if (this.done) return
+    this.done = true
+    this.owner.finish(this)
+  }
+  /** A Promise's outcome, taken with `.then` (no Observable and Subscriber per batch). */
+  resolved(values: readonly R[]): void {
+    this.next(values)
+    this.complete()
+  }
+}
