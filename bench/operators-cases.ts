@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks'
-import { asyncScheduler, defer, finalize, map, of, tap, timer, VirtualTimeScheduler, type Observable, type ObservableInput } from 'rxjs'
+import { asyncScheduler, defer, finalize, map, of, timer, VirtualTimeScheduler, type Observable, type ObservableInput } from 'rxjs'
 import { OffsetTracker } from '../lib/offset-tracker'
 import { PipelineMetrics } from '../lib/pipeline-metrics'
 import { pipelineStats } from '../lib/pipeline-stats'
@@ -40,7 +40,12 @@ const keyOf = (r: BenchRecord): string => r.key
 const commit = (): Promise<boolean> => Promise.resolve(true)
 
 /** A case's pipeline over a source of `count` records, and a check that it did all the work. */
-type Case = (source: Observable<BenchRecord>, count: number) => { output: Observable<unknown>; check(emitted: number): void }
+type Case = (source: Observable<BenchRecord>, count: number) => {
+  output: Observable<unknown>
+  check(emitted: number): void
+  /** Called by the source every 16,384 records (the memory sampler's hook), for cases with periodic work. */
+  every16k?: () => void
+}
 
 const expectEmitted =
   (what: string, count: number) =>
@@ -84,37 +89,26 @@ function chainCase(config: CaseConfig, projection: Projection, naive: boolean): 
 }
 
 /**
- * `chain_sync` with live stats on: metrics passed to groupByKeyConcat, and `pipelineStats` subscribed for the
- * run at a 100 ms interval with a stuck threshold. What it adds per record is what production pays with
- * stats on (the gauge registration, and nothing per record beyond what the tracker always does). A
- * synchronous run blocks the event loop, so its snapshots (O(partitions) each, once per interval) fire only
- * in runs that last longer than a tick of asynchronous time.
- */
-/** Records between two stats snapshots in `chain_sync_stats`: about 40 snapshots a second at this chain's speed. */
-export const STATS_EVERY = 16_384
-
-/**
  * The `chain_sync` chain with live stats on: `metrics` fed by groupByKeyConcat and a `pipelineStats`
- * snapshot (stuck-record check included) every {@link STATS_EVERY} records. A synchronous run never yields to
- * a real timer, so the stats run on a virtual clock advanced one interval at those points: far more often
- * than the seconds a service would choose, so the figure is an upper bound.
+ * snapshot (stuck-record check included) every 16,384 records, from the source's own hook (so the base
+ * chain pays for the same hook). A synchronous run never yields to a real timer, so the stats run on a
+ * virtual clock advanced one interval at those points: about 40 snapshots a second, far more often than the
+ * seconds a service would choose, so the figure is an upper bound.
  */
 function chainStatsCase(config: CaseConfig): Case {
   const project = projections.sync
-  return (source) => {
+  return (source, count) => {
     const tracker = new OffsetTracker()
     const metrics = new PipelineMetrics()
     const clock = new VirtualTimeScheduler()
-    let seen = 0
-    const snapshotNow = (): void => {
-      if (++seen % STATS_EVERY !== 0) return
+    // One snapshot: the virtual clock moves one interval, the stats timer fires once.
+    const every16k = (): void => {
       clock.maxFrames = clock.frame + 100
       clock.flush()
     }
     const output = defer(() => {
       const stats = pipelineStats({ tracker }, { interval: 100, metrics, stuckAfter: 1000, scheduler: clock }).subscribe()
       return source.pipe(
-        tap(snapshotNow),
         trackDelivery(tracker),
         groupByKeyConcat(keyOf, project, { concurrency: config.concurrency, metrics }),
         orderedMerge(),
@@ -124,8 +118,9 @@ function chainStatsCase(config: CaseConfig): Case {
     })
     return {
       output,
+      every16k,
       check: () => {
-        if (seen >= STATS_EVERY && clock.frame === 0) throw new Error('chain_sync_stats: no snapshot was taken')
+        if (count > 16_384 && clock.frame === 0) throw new Error('chain_sync_stats: no snapshot was taken')
         for (const p of tracker.partitions()) {
           const next = String(Number(p.lastDeliveredOffset) + 1)
           if (p.inFlight !== 0 || p.committed !== next) throw new Error(`partition ${p.partition} committed ${String(p.committed)} (expected ${next})`)
@@ -178,7 +173,11 @@ export interface Measurement {
 }
 
 export async function runChecked(c: Case, shape: RecordShape, count: number, onEvery?: () => void): Promise<{ ms: number; cpuMs: number }> {
-  const built = c(recordSource(shape, count, onEvery), count)
+  const hook = (): void => {
+    onEvery?.()
+    built.every16k?.()
+  }
+  const built: ReturnType<Case> = c(recordSource(shape, count, hook), count)
   const cpu = process.cpuUsage()
   const { ms, emitted } = await timeRun(built.output)
   const used = process.cpuUsage(cpu)
