@@ -92,8 +92,8 @@ function chainCase(config: CaseConfig, projection: Projection, naive: boolean): 
  * The `chain_sync` chain with live stats on: `metrics` fed by groupByKeyConcat and a `pipelineStats`
  * snapshot (stuck-record check included) every 16,384 records, from the source's own hook (so the base
  * chain pays for the same hook). A synchronous run never yields to a real timer, so the stats run on a
- * virtual clock advanced one interval at those points: about 65 snapshots a second on this machine, far more often than the
- * seconds a service would choose, so the figure is an upper bound.
+ * virtual clock advanced one interval at those points: about 65 snapshots a second on this machine, far more
+ * often than the seconds a service would choose, so the figure is an upper bound.
  */
 function chainStatsCase(config: CaseConfig): Case {
   const project = projections.sync
