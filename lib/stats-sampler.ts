@@ -1,5 +1,5 @@
 import type { OffsetTracker } from './offset-tracker'
-import { offsetValue } from './partition-progress'
+import { offsetValue, type PartitionProgress } from './partition-progress'
 import type { PipelineMetrics } from './pipeline-metrics'
 import type { RecordOrigin } from './record'
 
@@ -14,26 +14,17 @@ export interface StatsTarget {
   isPaused?(topic: string, partition: number): boolean
 }
 
-/** One owned partition in a {@link PipelineStats} snapshot. Offsets are strings, as Kafka gives them. */
-export interface PartitionStats {
-  readonly topic: string
-  readonly partition: number
-  /** Assignment epoch: the counts below are of this epoch (they restart when the partition is reassigned). */
-  readonly epoch: number
-  readonly delivered: number
-  readonly finished: number
-  readonly inFlight: number
-  readonly lastDeliveredOffset: string | undefined
-  /** How far a commit may go now (next offset to read). */
-  readonly committable: string | undefined
-  /** The last acknowledged commit (next offset to read); before the first, where this epoch started reading. */
-  readonly committed: string | undefined
+/**
+ * One owned partition in a {@link PipelineStats} snapshot: the tracker's {@link PartitionProgress} figures
+ * (counts of the current epoch, offsets as strings), plus what the source knows. The record itself is not
+ * in it (see `stuck` for the oldest one's key), only its offset.
+ */
+export interface PartitionStats extends Omit<PartitionProgress, 'oldestUnfinished'> {
   /** The broker's high watermark as of the last fetched batch (a `KafkaSource` only). */
   readonly highWatermark: string | undefined
   /** `highWatermark - committed`, when both are known: what a restart would read again or for the first time. */
   readonly lag: number | undefined
   readonly oldestUnfinishedOffset: string | undefined
-  readonly oldestUnfinishedAgeMs: number | undefined
   /** Fetching paused for the in-flight budget (a `KafkaSource` only; else false). */
   readonly paused: boolean
 }
