@@ -5,7 +5,6 @@
 // Seen to fail with bench/batcher.ts's naive bufferTime + mergeMap batcher in batchByKey's place: the sink
 // got keys in two batches at once.
 import { expect } from 'chai'
-import type { Admin, Producer } from 'kafkajs'
 import { tap } from 'rxjs'
 import { fromKafka, type SourceRecord } from '../../lib/kafka-source'
 import { seededRandom, type Random } from '../../lib/testing/seeded-random'
@@ -13,6 +12,7 @@ import { batchByKey } from '../../operators/batch-by-key'
 import { commitOffsets } from '../../operators/commit-offsets'
 import { orderedMerge } from '../../operators/ordered-merge'
 import { createTopic, testKafka, uniqueName } from './broker-hooks'
+import { suiteClients } from './fixtures/clients'
 import { testSeed } from './fixtures/group-harness'
 import { CommitAudit, committedOffsetsOf, endOffsetsOf, pairs, produceKeyedSequence, sequenceOf, sleep, until } from './fixtures/source-harness'
 
@@ -58,26 +58,15 @@ class FakeBatchApi {
 }
 
 describe('integration: batchByKey', function () {
-  let admin: Admin
-  let producer: Producer
-
-  before(async () => {
-    const kafka = testKafka('batch-setup')
-    admin = kafka.admin()
-    producer = kafka.producer({ idempotent: true })
-    await Promise.all([admin.connect(), producer.connect()])
-  })
-  after(async () => {
-    await Promise.all([admin?.disconnect(), producer?.disconnect()])
-  })
+  const clients = suiteClients('batch')
 
   it(`writes ${RECORDS} records of ${KEYS} keys to a batch sink once each, in key order, and commits the end offsets`, async function () {
     this.timeout(180_000)
     const seed = testSeed()
     console.log(`      batch test seed ${seed} (replay with KAFKA_RX_TEST_SEED=${seed})`)
     const topic = await createTopic('batch', PARTITIONS)
-    const perKey = await produceKeyedSequence(producer, topic, { count: RECORDS, keys: KEYS })
-    const ends = await endOffsetsOf(admin, topic)
+    const perKey = await produceKeyedSequence(clients.producer, topic, { count: RECORDS, keys: KEYS })
+    const ends = await endOffsetsOf(clients.admin, topic)
 
     const groupId = uniqueName('batch-group')
     const audit = new CommitAudit()
@@ -107,7 +96,7 @@ describe('integration: batchByKey', function () {
 
     try {
       const done = async (): Promise<boolean> =>
-        failure !== undefined || (processed >= RECORDS && sameAsEnds(await committedOffsetsOf(admin, groupId, topic), ends))
+        failure !== undefined || (processed >= RECORDS && sameAsEnds(await committedOffsetsOf(clients.admin, groupId, topic), ends))
       await until(done, 'every record written and committed')
     } finally {
       subscription.unsubscribe()
@@ -120,7 +109,7 @@ describe('integration: batchByKey', function () {
     for (const [key, count] of perKey) expect(api.received.get(key), key).to.deep.equal([...Array(count).keys()])
     expect(api.received.size).to.equal(perKey.size)
     expect(api.maxRunning, 'batches ran concurrently').to.be.greaterThan(1)
-    expect(pairs(await committedOffsetsOf(admin, groupId, topic))).to.deep.equal(pairs(ends))
+    expect(pairs(await committedOffsetsOf(clients.admin, groupId, topic))).to.deep.equal(pairs(ends))
     console.log(`      ${api.batches} batches (up to ${api.maxRunning} at once), ${audit.sent.length} commits`)
   })
 })

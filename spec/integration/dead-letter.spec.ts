@@ -5,7 +5,6 @@
 // 2. `onExhausted: 'fail'`: the stream errors with the record's error and the group ends committed exactly
 //    at the failed record's offset: everything before it, nothing past it.
 import { expect } from 'chai'
-import type { Admin, Producer } from 'kafkajs'
 import { defer, delay, of, throwError } from 'rxjs'
 import { DEAD_LETTER_HEADERS } from '../../lib/dead-letter'
 import { isDecodeFailure, type Decoder } from '../../lib/decoders'
@@ -18,6 +17,7 @@ import { orderedMerge } from '../../operators/ordered-merge'
 import { drop, forward, type OutputMessage, type Result } from '../../operators/result'
 import { withRetry } from '../../operators/with-retry'
 import { createTopic, testKafka, uniqueName } from './broker-hooks'
+import { suiteClients } from './fixtures/clients'
 import { CommitAudit, committedOffsetsOf, endOffsetsOf, pairs, produceKeyedSequence, readTopic, until } from './fixtures/source-harness'
 
 /** `<key>#<n>` values; anything starting with BAD is undecodable. */
@@ -32,27 +32,16 @@ const sequenceDecoder: Decoder<{ key: string; n: number }> = (data) => {
 type In = SourceRecord<Buffer | null, { key: string; n: number }>
 
 describe('integration: dead letters and fail mode', function () {
-  let admin: Admin
-  let producer: Producer
-
-  before(async () => {
-    const kafka = testKafka('dlt-setup')
-    admin = kafka.admin()
-    producer = kafka.producer({ idempotent: true })
-    await Promise.all([admin.connect(), producer.connect()])
-  })
-  after(async () => {
-    await Promise.all([admin?.disconnect(), producer?.disconnect()])
-  })
+  const clients = suiteClients('dlt')
 
   it('routes a poison record to the dead-letter topic after its retries while other keys flow, and commits past it', async function () {
     this.timeout(180_000)
     const input = await createTopic('dlt-in', 2)
     const output = await createTopic('dlt-out', 2)
     const dlt = await createTopic('dlt', 1)
-    const perKey = await produceKeyedSequence(producer, input, { count: 1_000, keys: 10 })
-    await producer.send({ topic: input, messages: [{ key: 'k4', value: 'BAD!', headers: { trace: 'x1' } }] })
-    const ends = await endOffsetsOf(admin, input)
+    const perKey = await produceKeyedSequence(clients.producer, input, { count: 1_000, keys: 10 })
+    await clients.producer.send({ topic: input, messages: [{ key: 'k4', value: 'BAD!', headers: { trace: 'x1' } }] })
+    const ends = await endOffsetsOf(clients.admin, input)
 
     const events: string[] = [] // what happened, in order: tries of the poison, starts of k3, finishes of others
     let poisonOrigin = ''
@@ -78,7 +67,7 @@ describe('integration: dead letters and fail mode', function () {
       groupByKeyConcat(recordKey, withRetry(work, { maxAttempts: 3, backoff: () => 100 }), { concurrency: 32 }),
       orderedMerge(),
       // fromKafka keeps the bytes as fetched on every record: a letter carries them, nothing is re-encoded.
-      publish(producer, {
+      publish(clients.producer, {
         topic: output, deadLetterTopic: dlt,
         encodeDeadLetter: () => {
           throw new Error('re-encoded a record that has its original bytes')
@@ -97,7 +86,7 @@ describe('integration: dead letters and fail mode', function () {
       await source.closed()
     }
     expect(failure).to.equal(undefined)
-    expect(pairs(await committedOffsetsOf(admin, groupId, input))).to.deep.equal(pairs(ends))
+    expect(pairs(await committedOffsetsOf(clients.admin, groupId, input))).to.deep.equal(pairs(ends))
 
     // Key order across retries: k3#5 tried 3 times, and k3#6 only started after the last try.
     const tries = events.flatMap((e, i) => (e === 'start k3#5' ? [i] : []))
@@ -132,7 +121,7 @@ describe('integration: dead letters and fail mode', function () {
     this.timeout(120_000)
     const input = await createTopic('fail-in', 1)
     const output = await createTopic('fail-out', 1)
-    await produceKeyedSequence(producer, input, { count: 200, keys: 5 })
+    await produceKeyedSequence(clients.producer, input, { count: 200, keys: 5 })
     const poison = new Error('poison k2#7')
     let poisonOffset = -1
     const work = (r: In) => defer(() => {
@@ -154,14 +143,14 @@ describe('integration: dead letters and fail mode', function () {
     source.pipe(
       groupByKeyConcat(recordKey, withRetry(work, { maxAttempts: 2, backoff: () => 20, onExhausted: 'fail' }), { concurrency: 32 }),
       orderedMerge(),
-      publish(producer, { topic: output }),
+      publish(clients.producer, { topic: output }),
       commitOffsets(source, { interval: 100 }),
     ).subscribe({ error: e => (failure = e) })
     await until(() => failure !== undefined, 'the stream to fail')
     await source.closed()
     expect(failure).to.equal(poison)
     expect(poisonOffset).to.be.greaterThan(0)
-    expect(pairs(await committedOffsetsOf(admin, groupId, input))).to.deep.equal([[0, poisonOffset]])
+    expect(pairs(await committedOffsetsOf(clients.admin, groupId, input))).to.deep.equal([[0, poisonOffset]])
     for (const sent of audit.sent) for (const [, o] of sent) expect(o).to.be.at.most(poisonOffset)
   })
 })

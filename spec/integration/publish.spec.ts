@@ -5,7 +5,6 @@
 // commit was ever sent past a record whose outputs the broker had not acknowledged (acks recorded as they
 // resolve, commits audited as they are sent); the group ends committed at the end offsets (zero lag).
 import { expect } from 'chai'
-import type { Admin, Producer } from 'kafkajs'
 import { of, delay } from 'rxjs'
 import { fromKafka, type SourceRecord } from '../../lib/kafka-source'
 import { publish } from '../../lib/publish'
@@ -17,6 +16,7 @@ import { orderedMerge } from '../../operators/ordered-merge'
 import { drop, forward, forwardMany, type OutputMessage, type Result } from '../../operators/result'
 import { withRetry } from '../../operators/with-retry'
 import { createTopic, testKafka, uniqueName } from './broker-hooks'
+import { suiteClients } from './fixtures/clients'
 import { CommitAudit, committedOffsetsOf, endOffsetsOf, pairs, produceKeyedSequence, readTopic, sequenceOf, until } from './fixtures/source-harness'
 
 const RECORDS = 3_000
@@ -30,32 +30,21 @@ function fate(n: number): 'drop' | 'many' | 'one' {
 
 
 describe('integration: publish', function () {
-  let admin: Admin
-  let producer: Producer
-
-  before(async () => {
-    const kafka = testKafka('publish-setup')
-    admin = kafka.admin()
-    producer = kafka.producer({ idempotent: true })
-    await Promise.all([admin.connect(), producer.connect()])
-  })
-  after(async () => {
-    await Promise.all([admin?.disconnect(), producer?.disconnect()])
-  })
+  const clients = suiteClients('publish')
 
   it(`publishes ${RECORDS} records in key order with forward-many and drops, committing only acknowledged work`, async function () {
     this.timeout(180_000)
     const input = await createTopic('publish-in', PARTITIONS)
     const output = await createTopic('publish-out', PARTITIONS)
-    const perKey = await produceKeyedSequence(producer, input, { count: RECORDS, keys: KEYS, chunk: 1_000 })
-    const ends = await endOffsetsOf(admin, input)
+    const perKey = await produceKeyedSequence(clients.producer, input, { count: RECORDS, keys: KEYS, chunk: 1_000 })
+    const ends = await endOffsetsOf(clients.admin, input)
 
     // Acknowledged outputs per input record, seen at the moment each sendBatch resolves.
     const audit = new CommitAudit()
     const owed = new Map<string, number>() // `${partition}@${offset}` -> outputs not yet acknowledged
     const acking: KafkaProducerLike = {
       sendBatch: async (batch) => {
-        const result = await producer.sendBatch(batch)
+        const result = await clients.producer.sendBatch(batch)
         for (const t of batch.topicMessages) {
           for (const m of t.messages) {
             const origin = String(m.headers?.origin)
@@ -130,7 +119,7 @@ describe('integration: publish', function () {
     expect(written).to.have.length(total)
     for (const [key, values] of expected) expect(actual.get(key) ?? [], key).to.deep.equal(values)
 
-    committed = await committedOffsetsOf(admin, groupId, input)
+    committed = await committedOffsetsOf(clients.admin, groupId, input)
     expect(pairs(committed)).to.deep.equal(pairs(ends))
   })
 })

@@ -7,7 +7,6 @@
 // the drain still completes, no commit ever passes an unfinished record, and nothing is lost. (d) A signal
 // aborted before subscribing completes at once without connecting; one aborted while starting disconnects.
 import { expect } from 'chai'
-import type { Admin, Producer } from 'kafkajs'
 import { Observable, timer, map, tap } from 'rxjs'
 import { DrainTimeoutError } from '../../lib/drain'
 import type { KafkaConsumerLike } from '../../lib/kafka-client'
@@ -17,6 +16,7 @@ import { commitOffsets } from '../../operators/commit-offsets'
 import { groupByKeyConcat } from '../../operators/group-by-key-concat'
 import { orderedMerge } from '../../operators/ordered-merge'
 import { createTopic, testKafka, uniqueName } from './broker-hooks'
+import { suiteClients } from './fixtures/clients'
 import { CommitAudit, committedOffsetsOf, endOffsetsOf, pairs, produceKeyedSequence, until } from './fixtures/source-harness'
 
 type Rec = SourceRecord<Buffer | null, Buffer | null>
@@ -40,24 +40,13 @@ function logged<C extends KafkaConsumerLike>(consumer: C, log: string[]): C {
 }
 
 describe('integration: graceful shutdown', function () {
-  let admin: Admin
-  let producer: Producer
-
-  before(async () => {
-    const kafka = testKafka('shutdown-setup')
-    admin = kafka.admin()
-    producer = kafka.producer({ idempotent: true })
-    await Promise.all([admin.connect(), producer.connect()])
-  })
-  after(async () => {
-    await Promise.all([admin?.disconnect(), producer?.disconnect()])
-  })
+  const clients = suiteClients('shutdown')
 
   it('aborted mid-stream: drains the records in flight, commits exactly what finished, then stops', async function () {
     this.timeout(120_000)
     const RECORDS = 600
     const topic = await createTopic('shutdown-drain', 3)
-    await produceKeyedSequence(producer, topic, { count: RECORDS, keys: 40 })
+    await produceKeyedSequence(clients.producer, topic, { count: RECORDS, keys: 40 })
     const groupId = uniqueName('shutdown-drain-group')
     const log: string[] = []
     const controller = new AbortController()
@@ -96,7 +85,7 @@ describe('integration: graceful shutdown', function () {
     expect(log.slice(stop)).to.deep.equal(['stop', 'stop done', 'disconnect', 'disconnect done'])
 
     // Committed offset c of a partition: every finished record is below c, every record below c finished.
-    const committed = await committedOffsetsOf(admin, groupId, topic)
+    const committed = await committedOffsetsOf(clients.admin, groupId, topic)
     const expected = new Map<number, number>([[0, 0], [1, 0], [2, 0]])
     for (const r of finished) {
       const [p, o] = r.split('@').map(Number) as [number, number]
@@ -128,7 +117,7 @@ describe('integration: graceful shutdown', function () {
     const STUCK = '0@5'
     const topic = await createTopic('shutdown-stuck', 3)
     for (let p = 0; p < 3; p++) {
-      await producer.send({ topic, messages: Array.from({ length: PER_PARTITION }, (_, i) => ({ key: `p${p}-${i}`, value: String(i), partition: p })) })
+      await clients.producer.send({ topic, messages: Array.from({ length: PER_PARTITION }, (_, i) => ({ key: `p${p}-${i}`, value: String(i), partition: p })) })
     }
     const groupId = uniqueName('shutdown-stuck-group')
     const log: string[] = []
@@ -164,7 +153,7 @@ describe('integration: graceful shutdown', function () {
     expect((error as Error).message).to.match(new RegExp(`${unfinished} records still unfinished .*\\[0\\]: ${unfinished} from offset 5`))
     expect(stuckCancelled).to.equal(true)
     expect(finished.size).to.equal(3 * PER_PARTITION - unfinished)
-    expect(pairs(await committedOffsetsOf(admin, groupId, topic))).to.deep.equal([[0, 5], [1, PER_PARTITION], [2, PER_PARTITION]])
+    expect(pairs(await committedOffsetsOf(clients.admin, groupId, topic))).to.deep.equal([[0, 5], [1, PER_PARTITION], [2, PER_PARTITION]])
     const stop = log.indexOf('stop')
     expect(log.lastIndexOf('commitOffsets done')).to.be.lessThan(stop)
     expect(log.slice(stop)).to.deep.equal(['stop', 'stop done', 'disconnect', 'disconnect done'])
@@ -174,8 +163,8 @@ describe('integration: graceful shutdown', function () {
     this.timeout(120_000)
     const RECORDS = 400
     const topic = await createTopic('shutdown-rebalance', 4)
-    await produceKeyedSequence(producer, topic, { count: RECORDS, keys: 40 })
-    const ends = await endOffsetsOf(admin, topic)
+    await produceKeyedSequence(clients.producer, topic, { count: RECORDS, keys: 40 })
+    const ends = await endOffsetsOf(clients.admin, topic)
     const groupId = uniqueName('shutdown-rebalance-group')
     const consumer = () => testKafka('shutdown-rebalance').consumer({ groupId, maxWaitTimeInMs: 100, sessionTimeout: 10_000, heartbeatInterval: 300 })
     const audit = new CommitAudit()
@@ -209,7 +198,7 @@ describe('integration: graceful shutdown', function () {
       expect(ended).to.equal('complete')
       expect(delivered).to.equal(60)
       expect(joinsWhileDraining, 'the group rebalanced during the drain').to.be.at.least(1)
-      await until(async () => pairs(await committedOffsetsOf(admin, groupId, topic)).every(([p, c]) => c === ends.get(p)), 'everything committed')
+      await until(async () => pairs(await committedOffsetsOf(clients.admin, groupId, topic)).every(([p, c]) => c === ends.get(p)), 'everything committed')
     } finally {
       subscription.unsubscribe()
       await second.closed()

@@ -9,7 +9,6 @@
 // watermark == end offset, lag 0, nothing in flight or stuck, retries 2, exhausted 1, one dead letter, the
 // rest published, no key active.
 import { expect } from 'chai'
-import type { Admin, Producer } from 'kafkajs'
 import { defer, delay, from, of, throwError, type Observable } from 'rxjs'
 import { stringDecoder } from '../../lib/decoders'
 import { fromKafka, type SourceRecord } from '../../lib/kafka-source'
@@ -25,32 +24,22 @@ import { orderedMerge } from '../../operators/ordered-merge'
 import { forward, type OutputMessage, type Result } from '../../operators/result'
 import { withRetry } from '../../operators/with-retry'
 import { createTopic, testKafka, uniqueName } from './broker-hooks'
+import { suiteClients } from './fixtures/clients'
 import { endOffsetsOf, pairs, produceKeyedSequence, until } from './fixtures/source-harness'
 
 const RECORDS = 1_500
 const MAX_IN_FLIGHT = 100
 
 describe('integration: live stats', function () {
-  let admin: Admin
-  let producer: Producer
-
-  before(async () => {
-    const kafka = testKafka('stats-setup')
-    admin = kafka.admin()
-    producer = kafka.producer({ idempotent: true })
-    await Promise.all([admin.connect(), producer.connect()])
-  })
-  after(async () => {
-    await Promise.all([admin?.disconnect(), producer?.disconnect()])
-  })
+  const clients = suiteClients('stats')
 
   it('reports figures equal to the truth of the run, a stuck record with its key, and paused fetching', async function () {
     this.timeout(180_000)
     const input = await createTopic('stats-in', 3)
     const output = await createTopic('stats-out', 3)
     const dlt = await createTopic('stats-dlt', 1)
-    await produceKeyedSequence(producer, input, { count: RECORDS, keys: 12 })
-    const ends = await endOffsetsOf(admin, input)
+    await produceKeyedSequence(clients.producer, input, { count: RECORDS, keys: 12 })
+    const ends = await endOffsetsOf(clients.admin, input)
 
     const metrics = new PipelineMetrics()
     const source = fromKafka(testKafka('stats').consumer({ groupId: uniqueName('stats-group'), maxWaitTimeInMs: 100 }), {
@@ -79,7 +68,7 @@ describe('integration: live stats', function () {
     const pipeline = source.pipe(
       groupByKeyConcat(recordKey, withRetry(work, { maxAttempts: 3, backoff: () => 20, metrics }), { concurrency: 32, metrics }),
       orderedMerge(),
-      publish(producer, { topic: output, deadLetterTopic: dlt, metrics }),
+      publish(clients.producer, { topic: output, deadLetterTopic: dlt, metrics }),
       commitOffsets(source, { interval: 100 }),
     ).subscribe({ error: (e) => (failure = e) })
     const watch = [
