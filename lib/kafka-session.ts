@@ -1,8 +1,10 @@
 import type { Subscriber } from 'rxjs'
-import type { DecodeContext, DecodeFailure, Decoder } from './decoders'
+import type { Decoder } from './decoders'
 import { Drain, DrainTimeoutError, listenAbort } from './drain'
+import { ConsumerReuseError } from './consumer-reuse-error'
 import { FetchGate } from './fetch-gate'
 import { KafkaCommitSink } from './kafka-commit-sink'
+import { decodeRecord, type SessionRecord } from './record-decoding'
 import type {
   ConsumerEventLike,
   CrashPayloadLike,
@@ -10,14 +12,12 @@ import type {
   EndBatchProcessPayloadLike,
   GroupJoinPayloadLike,
   KafkaConsumerLike,
-  KafkaMessageLike,
 } from './kafka-client'
 import type { OffsetTracker } from './offset-tracker'
-import type { OwnedPartition, PartitionEpochs } from './partition-epochs'
-import type { KafkaRecord, TrackedCommitOffset } from './record'
+import type { PartitionEpochs } from './partition-epochs'
+import type { TrackedCommitOffset } from './record'
 
-/** A record as the source emits it (`SourceRecord` in kafka-source.ts), e.g. `KafkaRecord<string, Order>`. */
-export type SessionRecord<K, V> = KafkaRecord<K, V> | DecodeFailure
+export type { SessionRecord } from './record-decoding'
 
 /** `fromKafka`'s options, checked and with their defaults applied (`{ maxInFlight: 10_000, ... }`). */
 export interface Settings<K, V> {
@@ -300,7 +300,7 @@ export class Session<K, V> {
           continue
         }
         const message = messages[delivered]!
-        const record = this.#record(lane, message)
+        const record = decodeRecord<K, V>(lane, message, settings.keyDecoder, settings.valueDecoder)
         if ((delivered & 63) === 63) now = tracker.now()
         tracker.deliver(record, now)
         delivered++
@@ -347,78 +347,8 @@ export class Session<K, V> {
     }
     return undefined
   }
-
-
-  #record(lane: OwnedPartition, message: KafkaMessageLike): SessionRecord<K, V> {
-    const { topic, partition, epoch } = lane
-    const seq = lane.nextSeq++
-    const { offset, timestamp } = message
-    const headers = message.headers ?? {}
-    const { keyDecoder, valueDecoder } = this.settings
-    let key: K
-    let value: V
-    if (keyDecoder === undefined) key = message.key as K
-    else {
-      try {
-        key = keyDecoder(message.key, { topic, partition, offset, headers } satisfies DecodeContext)
-      } catch (cause) {
-        return decodeFailure(lane, seq, message, headers, message.key, 'key', cause)
-      }
-    }
-    if (valueDecoder === undefined) value = message.value as V
-    else {
-      try {
-        value = valueDecoder(message.value, { topic, partition, offset, headers })
-      } catch (cause) {
-        return decodeFailure(lane, seq, message, headers, key, 'value', cause)
-      }
-    }
-    return { topic, partition, offset, seq, epoch, key, value, headers, timestamp, rawKey: message.key, rawValue: message.value }
-  }
-}
-
-function decodeFailure(
-  lane: OwnedPartition,
-  seq: number,
-  message: KafkaMessageLike,
-  headers: KafkaRecord['headers'],
-  key: unknown,
-  part: 'key' | 'value',
-  cause: unknown,
-): DecodeFailure {
-  const { topic, partition, epoch } = lane
-  return {
-    topic,
-    partition,
-    offset: message.offset,
-    seq,
-    epoch,
-    key,
-    value: null,
-    headers,
-    timestamp: message.timestamp,
-    rawKey: message.key,
-    rawValue: message.value,
-    decodeError: { part, cause },
-  }
 }
 
 function nextOffset(offset: string): string {
   return (BigInt(offset) + 1n).toString()
-}
-
-/**
- * Starting a consumer again after an earlier subscription disconnected it failed. kafkajs 2.2.4 consumers
- * cannot connect again once disconnected ("write after end"), so `retry()` / `repeat()` over a source made on
- * one consumer object fail here; the fix is a factory, `fromKafka(() => kafka.consumer({ groupId }), ...)`.
- */
-export class ConsumerReuseError extends Error {
-  constructor(override readonly cause: unknown) {
-    super(
-      'fromKafka: the consumer failed to start again after an earlier subscription disconnected it ' +
-        '(a kafkajs consumer cannot reconnect once disconnected); to subscribe more than once (retry, repeat), ' +
-        `pass a factory: fromKafka(() => kafka.consumer({ groupId }), options). Cause: ${String(cause)}`,
-    )
-    this.name = 'ConsumerReuseError'
-  }
 }

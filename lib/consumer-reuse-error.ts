@@ -1,0 +1,15 @@
+/**
+ * Starting a consumer again after an earlier subscription disconnected it failed. kafkajs 2.2.4 consumers
+ * cannot connect again once disconnected ("write after end"), so `retry()` / `repeat()` over a source made on
+ * one consumer object fail here; the fix is a factory, `fromKafka(() => kafka.consumer({ groupId }), ...)`.
+ */
+export class ConsumerReuseError extends Error {
+  constructor(override readonly cause: unknown) {
+    super(
+      'fromKafka: the consumer failed to start again after an earlier subscription disconnected it ' +
+        '(a kafkajs consumer cannot reconnect once disconnected); to subscribe more than once (retry, repeat), ' +
+        `pass a factory: fromKafka(() => kafka.consumer({ groupId }), options). Cause: ${String(cause)}`,
+    )
+    this.name = 'ConsumerReuseError'
+  }
+}
