@@ -48,9 +48,11 @@ describe('integration: live stats', function () {
     const snapshots: PipelineStats[] = []
     const stuck: StuckRecord[] = []
     let slow: { partition: number; offset: string } | undefined
-    // k7#2 is held until it was reported stuck and fetching was seen paused (or 60 s, then the checks fail).
+    // k7#2 is held until it was reported stuck (by stuckRecords and in a snapshot: two timers of their own) and
+    // fetching was seen paused (or 60 s, then the checks fail).
     const released = until(
-      () => stuck.some((r) => r.key === 'k7') && snapshots.some((s) => s.partitions.length > 0 && s.partitions.every((p) => p.paused)),
+      () => stuck.some((r) => r.key === 'k7') && snapshots.some((s) => s.stuck.some((r) => r.key === 'k7')) &&
+        snapshots.some((s) => s.partitions.length > 0 && s.partitions.every((p) => p.paused)),
       'k7#2 reported stuck and fetching paused', 60_000,
     ).catch(() => undefined)
 
