@@ -115,13 +115,12 @@ export class StatsSampler {
     const stuck: StuckRecord[] = []
     for (const p of tracker.partitions()) {
       const highWatermark = target.highWatermark?.(p.topic, p.partition)
-      const oldest = p.oldestUnfinished
+      // The tracker's figures as they are (PartitionStats extends them), the record itself left out.
+      const { oldestUnfinished: oldest, ...progress } = p
       partitions.push({
-        topic: p.topic, partition: p.partition, epoch: p.epoch,
-        delivered: p.delivered, finished: p.finished, inFlight: p.inFlight,
-        lastDeliveredOffset: p.lastDeliveredOffset, committable: p.committable, committed: p.committed,
+        ...progress,
         highWatermark, lag: lagOf(highWatermark, p.committed),
-        oldestUnfinishedOffset: oldest?.offset, oldestUnfinishedAgeMs: p.oldestUnfinishedAgeMs,
+        oldestUnfinishedOffset: oldest?.offset,
         paused: target.isPaused?.(p.topic, p.partition) === true,
       })
       const ageMs = p.oldestUnfinishedAgeMs
