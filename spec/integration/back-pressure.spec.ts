@@ -3,7 +3,7 @@
 // and while fetching is paused behind a record slower than the session timeout, heartbeats keep the member
 // in the group (no rebalance). No assertion is on a duration.
 import { expect } from 'chai'
-import type { Admin, Consumer, Producer } from 'kafkajs'
+import type { Consumer } from 'kafkajs'
 import { tap } from 'rxjs'
 import { fromKafka, type SourceRecord } from '../../lib/kafka-source'
 import { recordKey } from '../../lib/record-key'
@@ -11,6 +11,7 @@ import { commitOffsets } from '../../operators/commit-offsets'
 import { groupByKeyConcat } from '../../operators/group-by-key-concat'
 import { orderedMerge } from '../../operators/ordered-merge'
 import { createTopic, testKafka, uniqueName } from './broker-hooks'
+import { suiteClients } from './fixtures/clients'
 import {
   CommitAudit, committedOffsetsOf, endOffsetsOf, KeyOrderCheck, pairs, produceKeyedSequence, sequenceOf, sleep, until,
 } from './fixtures/source-harness'
@@ -75,24 +76,13 @@ async function runPipeline(
 }
 
 describe('integration: back-pressure', function () {
-  let admin: Admin
-  let producer: Producer
-
-  before(async () => {
-    const kafka = testKafka('back-pressure-setup')
-    admin = kafka.admin()
-    producer = kafka.producer()
-    await Promise.all([admin.connect(), producer.connect()])
-  })
-  after(async () => {
-    await Promise.all([admin?.disconnect(), producer?.disconnect()])
-  })
+  const clients = suiteClients('back-pressure', {})
 
   it('never has more than maxInFlight records in flight, and completes with zero lag', async function () {
     this.timeout(180_000)
     const total = 5_000
     const topic = await createTopic('back-pressure', 4)
-    const perKey = await produceKeyedSequence(producer, topic, { count: total, keys: 50 })
+    const perKey = await produceKeyedSequence(clients.producer, topic, { count: total, keys: 50 })
     const groupId = uniqueName('back-pressure-group')
     const consumer = testKafka('back-pressure').consumer({ groupId, maxWaitTimeInMs: 250 })
     const { maxSeen, timesFull, order, audit } = await runPipeline(consumer, topic, total, {
@@ -105,14 +95,14 @@ describe('integration: back-pressure', function () {
     expect(order.violations).to.deep.equal([])
     expect(audit.violations).to.deep.equal([])
     expect(order.finishedPerKey()).to.deep.equal(perKey)
-    expect(pairs(await committedOffsetsOf(admin, groupId, topic))).to.deep.equal(pairs(await endOffsetsOf(admin, topic)))
+    expect(pairs(await committedOffsetsOf(clients.admin, groupId, topic))).to.deep.equal(pairs(await endOffsetsOf(clients.admin, topic)))
   })
 
   it('keeps heartbeating while paused behind a record slower than the session timeout (no rebalance)', async function () {
     this.timeout(120_000)
     const total = 300
     const topic = await createTopic('back-pressure-slow', 1)
-    await produceKeyedSequence(producer, topic, { count: total, keys: 20 })
+    await produceKeyedSequence(clients.producer, topic, { count: total, keys: 20 })
     const groupId = uniqueName('back-pressure-slow-group')
     const sessionTimeout = 3_000
     const consumer = testKafka('back-pressure-slow').consumer({ groupId, sessionTimeout, heartbeatInterval: 500, maxWaitTimeInMs: 250 })
@@ -132,6 +122,6 @@ describe('integration: back-pressure', function () {
     expect(order.violations).to.deep.equal([])
     expect(rebalances).to.equal(0)
     expect(joins).to.deep.equal([1])
-    expect(pairs(await committedOffsetsOf(admin, groupId, topic))).to.deep.equal([[0, total]])
+    expect(pairs(await committedOffsetsOf(clients.admin, groupId, topic))).to.deep.equal([[0, total]])
   })
 })

@@ -2,7 +2,6 @@
 // value and a key the decoders reject, headers: each record gets a clear outcome, in partition order, the
 // stream goes on, null-key records of the partition never overlap, and the commit reaches the end offset.
 import { expect } from 'chai'
-import type { Admin, Producer } from 'kafkajs'
 import { tap } from 'rxjs'
 import { isDecodeFailure, jsonDecoder, stringDecoder, type Decoder } from '../../lib/decoders'
 import { fromKafka, type SourceRecord } from '../../lib/kafka-source'
@@ -11,30 +10,20 @@ import { commitOffsets } from '../../operators/commit-offsets'
 import { groupByKeyConcat } from '../../operators/group-by-key-concat'
 import { orderedMerge } from '../../operators/ordered-merge'
 import { createTopic, testKafka, uniqueName } from './broker-hooks'
+import { suiteClients } from './fixtures/clients'
 import { committedOffsetsOf, endOffsetsOf, pairs, sleep, until } from './fixtures/source-harness'
 
 const MiB = 1024 * 1024
 
 describe('integration: bad input', function () {
-  let admin: Admin
-  let producer: Producer
-
-  before(async () => {
-    const kafka = testKafka('bad-input-setup')
-    admin = kafka.admin()
-    producer = kafka.producer()
-    await Promise.all([admin.connect(), producer.connect()])
-  })
-  after(async () => {
-    await Promise.all([admin?.disconnect(), producer?.disconnect()])
-  })
+  const clients = suiteClients('bad-input', {})
 
   it('gives every record a clear outcome, goes on, and commits to the end offset', async function () {
     this.timeout(120_000)
     // The broker's default limit is about 1 MB per record batch: this topic takes up to 3 MiB.
     const topic = await createTopic('bad-input', 1, { 'max.message.bytes': String(3 * MiB) })
     const big = JSON.stringify('x'.repeat(MiB))
-    await producer.send({
+    await clients.producer.send({
       topic,
       messages: [
         { partition: 0, key: 'a', value: '{"n":0}' },
@@ -112,6 +101,6 @@ describe('integration: bad input', function () {
       '7 null: n=7 trace=x-1',
       '8 a: n=8',
     ])
-    expect(pairs(await committedOffsetsOf(admin, groupId, topic))).to.deep.equal(pairs(await endOffsetsOf(admin, topic)))
+    expect(pairs(await committedOffsetsOf(clients.admin, groupId, topic))).to.deep.equal(pairs(await endOffsetsOf(clients.admin, topic)))
   })
 })

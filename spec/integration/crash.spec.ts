@@ -20,7 +20,7 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
-import type { Admin, ConsumerConfig, Kafka, Producer } from 'kafkajs'
+import type { Admin, ConsumerConfig, Kafka } from 'kafkajs'
 import { retry } from 'rxjs'
 import type { KafkaConsumerLike } from '../../lib/kafka-client'
 import { fromKafka, type SourceRecord } from '../../lib/kafka-source'
@@ -30,6 +30,7 @@ import { commitOffsets } from '../../operators/commit-offsets'
 import { groupByKeyConcat } from '../../operators/group-by-key-concat'
 import { orderedMerge } from '../../operators/ordered-merge'
 import { createTopic, testKafka, uniqueName } from './broker-hooks'
+import { connectClients } from './fixtures/clients'
 import type { CrashConsumerConfig } from './fixtures/crash-consumer'
 import { ConsumerPerSession } from './fixtures/group-consumer-per-session'
 import { checkInFlight, checkMember, missingOffsets } from './fixtures/group-checks'
@@ -70,12 +71,7 @@ describe('integration: crash (SIGKILL) and restart', function () {
     const rnd = seededRandom(seed)
 
     const kafka = testKafka('crash-test')
-    const admin: Admin = kafka.admin()
-    await admin.connect()
-    cleanup.push(() => admin.disconnect())
-    const producer: Producer = kafka.producer()
-    await producer.connect()
-    cleanup.push(() => producer.disconnect())
+    const { admin, producer } = await connectClients(kafka, cleanup)
 
     const topic = await createTopic('crash', PARTITIONS)
     const groupId = uniqueName('crash-group')
@@ -211,12 +207,7 @@ describe('integration: crash (SIGKILL) and restart', function () {
     expecting: 'the end' | 'reuse error' = 'the end',
   ): Promise<void> {
     const kafka = testKafka('crash-retry')
-    const admin: Admin = kafka.admin()
-    await admin.connect()
-    cleanup.push(() => admin.disconnect())
-    const producer: Producer = kafka.producer()
-    await producer.connect()
-    cleanup.push(() => producer.disconnect())
+    const { admin, producer } = await connectClients(kafka, cleanup)
     const topic = await createTopic('crash-retry', 2)
     const groupId = uniqueName('crash-retry-group')
     await produceKeyed(producer, topic, 600, { keys: 20, rnd: seededRandom(1), counters: new Map() })

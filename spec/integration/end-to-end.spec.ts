@@ -5,7 +5,6 @@
 // ever sent beyond a record whose work had not finished, and at the end the group's committed offsets (read
 // back from the broker) equal the end offsets: zero lag. No assertion is on a duration.
 import { expect } from 'chai'
-import type { Admin, Producer } from 'kafkajs'
 import { tap } from 'rxjs'
 import { fromKafka, type SourceRecord } from '../../lib/kafka-source'
 import { recordKey } from '../../lib/record-key'
@@ -13,6 +12,7 @@ import { commitOffsets } from '../../operators/commit-offsets'
 import { groupByKeyConcat } from '../../operators/group-by-key-concat'
 import { orderedMerge } from '../../operators/ordered-merge'
 import { createTopic, testKafka, uniqueName } from './broker-hooks'
+import { suiteClients } from './fixtures/clients'
 import {
   CommitAudit, committedOffsetsOf, endOffsetsOf, KeyOrderCheck, pairs, produceKeyedSequence, sequenceOf, sleep, until,
 } from './fixtures/source-harness'
@@ -22,24 +22,13 @@ const PARTITIONS = 12
 const KEYS = 1_000
 
 describe('integration: end to end', function () {
-  let admin: Admin
-  let producer: Producer
-
-  before(async () => {
-    const kafka = testKafka('e2e-setup')
-    admin = kafka.admin()
-    producer = kafka.producer()
-    await Promise.all([admin.connect(), producer.connect()])
-  })
-  after(async () => {
-    await Promise.all([admin?.disconnect(), producer?.disconnect()])
-  })
+  const clients = suiteClients('e2e', {})
 
   it(`processes ${RECORDS} records of ${KEYS} keys in key order and commits exactly the end offsets`, async function () {
     this.timeout(240_000)
     const topic = await createTopic('e2e', PARTITIONS)
-    const perKey = await produceKeyedSequence(producer, topic, { count: RECORDS, keys: KEYS })
-    const ends = await endOffsetsOf(admin, topic)
+    const perKey = await produceKeyedSequence(clients.producer, topic, { count: RECORDS, keys: KEYS })
+    const ends = await endOffsetsOf(clients.admin, topic)
     expect([...ends.values()].reduce((a, b) => a + b, 0)).to.equal(RECORDS)
 
     const groupId = uniqueName('e2e-group')
@@ -93,7 +82,7 @@ describe('integration: end to end', function () {
     expect(audit.violations).to.deep.equal([])
     expect(order.finishedPerKey()).to.deep.equal(perKey) // every record of every key processed
     expect(maxInFlight).to.be.at.most(5_000)
-    expect(pairs(await committedOffsetsOf(admin, groupId, topic))).to.deep.equal(pairs(ends))
+    expect(pairs(await committedOffsetsOf(clients.admin, groupId, topic))).to.deep.equal(pairs(ends))
     console.log(`      ${audit.sent.length} commits, ${order.redeliveries} re-deliveries, max in flight ${maxInFlight}`)
   })
 })

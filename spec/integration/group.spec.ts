@@ -12,8 +12,9 @@
 // whichever path sent it: interval, REBALANCING, shutdown) with the member's generation (GROUP_JOINs seen)
 // and assignment at that moment.
 import { expect } from 'chai'
-import type { Admin, Producer } from 'kafkajs'
+import type { Producer } from 'kafkajs'
 import { createTopic, testKafka, uniqueName } from './broker-hooks'
+import { connectClients } from './fixtures/clients'
 import { checkMember, missingOffsets } from './fixtures/group-checks'
 import {
   asSortedPairs, committedOffsets, endOffsets, explained, produceKeyed, randomInt, sameOffsets, seededRandom, sleep,
@@ -41,12 +42,7 @@ describe('integration: a consumer group whose members join and leave while recor
     const scenario = seededRandom(seed)
 
     const kafka = testKafka('group-test')
-    const admin: Admin = kafka.admin()
-    await admin.connect()
-    cleanup.push(() => admin.disconnect())
-    const producer: Producer = kafka.producer()
-    await producer.connect()
-    cleanup.push(() => producer.disconnect())
+    const { admin, producer } = await connectClients(kafka, cleanup)
     const topic = await createTopic('group', PARTITIONS)
     const settings: MemberSettings = {
       topic,
