@@ -45,6 +45,8 @@ export interface CaseResult {
   records: number
   ms: number
   records_per_s: number
+  /** CPU time of this process (all its threads: GC, compiler, libuv) over the same span, per record, in µs. */
+  cpu_us_per_record: number | null
   peak_rss_mib: number
   /** True when the case stopped at a sample bound rather than at the end of the topic. */
   sampled: boolean
@@ -87,6 +89,7 @@ export async function runCase(spec: CaseSpec): Promise<CaseResult> {
     records: clock.count,
     ms: round(ms),
     records_per_s: round((clock.count * 1000) / ms),
+    cpu_us_per_record: Math.round((clock.cpuMs * 100_000) / clock.count) / 100,
     // maxRSS: the kernel's high-water mark of this process, in KiB.
     peak_rss_mib: round(process.resourceUsage().maxRSS / 1024),
     sampled,
@@ -100,6 +103,8 @@ class Clock {
   count = 0
   #first = 0
   #last = 0
+  #cpuFirst: NodeJS.CpuUsage | undefined
+  #cpuSpan: NodeJS.CpuUsage | undefined
   #resolve!: () => void
   #reject!: (error: unknown) => void
   readonly done = new Promise<void>((resolve, reject) => {
@@ -113,7 +118,9 @@ class Clock {
   constructor(readonly target: number, readonly sampleMs: number | undefined) {}
 
   started(): void {
-    if (this.#first === 0) this.#first = performance.now()
+    if (this.#first !== 0) return
+    this.#first = performance.now()
+    this.#cpuFirst = process.cpuUsage()
   }
 
   processed(n: number): void {
@@ -136,9 +143,16 @@ class Clock {
     return this.#last - this.#first
   }
 
+  /** CPU ms (user + system) of the process over the span. */
+  get cpuMs(): number {
+    const span = this.#cpuSpan
+    return span === undefined ? 0 : (span.user + span.system) / 1000
+  }
+
   #finish(): void {
     if (this.#last !== 0) return
     this.#last = performance.now()
+    this.#cpuSpan = process.cpuUsage(this.#cpuFirst)
     clearTimeout(this.#sampleTimer)
     this.#resolve()
   }

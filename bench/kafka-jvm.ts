@@ -77,6 +77,7 @@ export async function runParallelConsumer(classpath: string, spec: JvmCaseSpec, 
     records: parsed.records,
     ms: parsed.ms,
     records_per_s: parsed.records_per_s,
+    cpu_us_per_record: null, // not measured for the JVM's window
     peak_rss_mib: parsed.peak_rss_mib,
     sampled: false,
     closed: true,

@@ -12,6 +12,50 @@ function nullKeyOf(topic: string, partition: number): symbol {
   return key
 }
 
+// Short byte keys are interned in a direct-mapped cache: a key seen again costs a hash and a compare over its
+// bytes instead of a new string (and the Map lookup downstream then meets a string it has already hashed).
+// Bounded: `slots` strings of at most CACHED_KEY_BYTES chars, whatever the keys ever seen.
+const CACHED_KEY_BYTES = 64
+
+/**
+ * Internal (exported for its spec, which runs it with a tiny cache so that keys collide in every run): a
+ * function from bytes to their latin1 reading, one char per byte (equal bytes give equal strings, different
+ * bytes different ones), interning short keys in a direct-mapped cache of `slots` (a power of two) entries.
+ *
+ * ```text
+ * <6b 31> -> 'k1' (made, cached)   <6b 31> -> 'k1' (the cached string)   <6b 32> -> 'k2' (made, replaces it if same slot)
+ * ```
+ *
+ * @example
+ * const bytesKey = internedBytesKeys(4096)
+ * bytesKey(Buffer.from('k1')) === bytesKey(Buffer.from('k1')) // true, and the second call allocates nothing
+ */
+export function internedBytesKeys(slots: number): (bytes: Uint8Array) => string {
+  if (!Number.isInteger(slots) || slots < 1 || (slots & (slots - 1)) !== 0) throw new RangeError(`internedBytesKeys: slots must be a power of two, got ${slots}`)
+  const interned = new Array<string | undefined>(slots).fill(undefined)
+  const mask = slots - 1
+  return (bytes) => {
+    const length = bytes.length
+    if (length > CACHED_KEY_BYTES) return latin1(bytes)
+    let hash = length
+    for (let i = 0; i < length; i++) hash = Math.imul(hash ^ bytes[i]!, 0x01000193)
+    const slot = (hash ^ (hash >>> 16)) & mask
+    const cached = interned[slot]
+    if (cached !== undefined && cached.length === length) {
+      let i = 0
+      while (i < length && cached.charCodeAt(i) === bytes[i]) i++
+      if (i === length) return cached
+    }
+    return (interned[slot] = latin1(bytes))
+  }
+}
+
+const bytesKey = internedBytesKeys(4096)
+
+function latin1(bytes: Uint8Array): string {
+  return (Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)).toString('latin1')
+}
+
 /**
  * The key to give `groupByKeyConcat` for a Kafka record: records with equal keys get equal (`===`) results,
  * so they run one after another, in partition order.
@@ -38,7 +82,7 @@ export function recordKey(record: { readonly topic: string; readonly partition: 
   const key = record.key
   if (typeof key === 'string') return key
   if (key === null || key === undefined) return nullKeyOf(record.topic, record.partition)
-  if (key instanceof Uint8Array) return Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('latin1')
+  if (key instanceof Uint8Array) return bytesKey(key)
   switch (typeof key) {
     case 'number':
     case 'bigint':

@@ -66,16 +66,27 @@ export function orderedMerge<T>(options: OrderedMergeOptions<T> = {}): MonoTypeO
   const { laneOf, seqOf, epochOf } = options
   const seqOfItem = seqOf ?? ((item: T) => originOf(item as OriginCarrier).seq)
   const epochOfItem = epochOf ?? (seqOf === undefined ? (item: T) => originOf(item as OriginCarrier).epoch : () => 0)
+  const allDefaults = laneOf === undefined && seqOf === undefined && epochOf === undefined
 
   return source =>
     new Observable<T>(subscriber => {
       const lanes: LaneBuffer<T>[] = []
-      const laneFor = laneOf === undefined ? topicPartitionLanes<T>(lanes) : customLanes(laneOf, lanes)
+      const partitionLane = topicPartitionLanes<T>(lanes)
+      const laneFor = laneOf === undefined ? (item: T) => laneOfOrigin(partitionLane, item) : customLanes(laneOf, lanes)
 
       const accept = (item: T): void => {
-        const lane = laneFor(item)
-        const seq = seqOfItem(item)
-        const epoch = epochOfItem(item)
+        let lane: LaneBuffer<T>, seq: number, epoch: number
+        if (allDefaults) {
+          // A Kafka pipeline's case: the item's origin read once for its lane, seq and epoch.
+          const origin = originOf(item as OriginCarrier)
+          lane = partitionLane(origin.topic, origin.partition)
+          seq = origin.seq
+          epoch = origin.epoch
+        } else {
+          lane = laneFor(item)
+          seq = seqOfItem(item)
+          epoch = epochOfItem(item)
+        }
         if (!Number.isSafeInteger(seq) || seq < 0) throw new RangeError(`orderedMerge: seq ${String(seq)} of lane ${nameOf(lane)} is not a non-negative integer`)
         if (!Number.isFinite(epoch)) throw new RangeError(`orderedMerge: epoch ${String(epoch)} of lane ${nameOf(lane)} is not a finite number`)
         // A loop, as emitting the flushed items may re-enter and move the lane on (a feedback path downstream).
@@ -121,10 +132,14 @@ export function orderedMerge<T>(options: OrderedMergeOptions<T> = {}): MonoTypeO
 }
 
 /** Lanes by topic and partition, looked up in two maps so that no key is built per item. */
-function topicPartitionLanes<T>(all: LaneBuffer<T>[]): (item: T) => LaneBuffer<T> {
+/** Lanes by (topic, partition); the last one found is kept at hand, as a fetched batch is one partition's run. */
+function topicPartitionLanes<T>(all: LaneBuffer<T>[]): (topic: string, partition: number) => LaneBuffer<T> {
   const topics = new Map<string, Map<number, LaneBuffer<T>>>()
-  return item => {
-    const { topic, partition } = originOf(item as OriginCarrier)
+  let lastTopic: string | undefined
+  let lastPartition = -1
+  let lastLane: LaneBuffer<T> | undefined
+  return (topic, partition) => {
+    if (partition === lastPartition && topic === lastTopic) return lastLane!
     let partitions = topics.get(topic)
     if (partitions === undefined) topics.set(topic, (partitions = new Map()))
     let lane = partitions.get(partition)
@@ -132,8 +147,15 @@ function topicPartitionLanes<T>(all: LaneBuffer<T>[]): (item: T) => LaneBuffer<T
       partitions.set(partition, (lane = new LaneBuffer<T>(`${topic}-${partition}`)))
       all.push(lane)
     }
-    return lane
+    lastTopic = topic
+    lastPartition = partition
+    return (lastLane = lane)
   }
+}
+
+function laneOfOrigin<T>(partitionLane: (topic: string, partition: number) => LaneBuffer<T>, item: T): LaneBuffer<T> {
+  const { topic, partition } = originOf(item as OriginCarrier)
+  return partitionLane(topic, partition)
 }
 
 function customLanes<T>(laneOf: (item: T) => unknown, all: LaneBuffer<T>[]): (item: T) => LaneBuffer<T> {

@@ -1,6 +1,6 @@
 import { expect } from 'chai'
 import fc from 'fast-check'
-import { recordKey } from '../lib/record-key'
+import { internedBytesKeys, recordKey } from '../lib/record-key'
 
 const rec = (key: unknown, partition = 0, topic = 't') => ({ topic, partition, key })
 
@@ -28,6 +28,33 @@ describe('recordKey', () => {
       }),
       { numRuns: 500 },
     )
+  })
+
+  it('reads byte keys as latin1 whatever keys came before: the intern cache never answers wrong', () => {
+    // Invariant: a byte key's result is always Buffer.toString('latin1') of its bytes, over sequences of keys
+    // that meet in, evict and refill the cache: checked with 1- and 2-slot caches (every key meets the last
+    // ones) and through recordKey's own cache, for Buffers, views and plain Uint8Arrays, short and long
+    // (beyond the cached length). Mutations seen to fail it: a cache hit checked on length only (no byte
+    // compare), and a hit that ignores the last byte (`if (i >= length - 1)`).
+    const bytes = fc.oneof(
+      fc.uint8Array({ maxLength: 5 }).map((a) => a.map((b) => b % 3)),
+      fc.uint8Array({ minLength: 60, maxLength: 70 }).map((a) => a.map((b) => b % 2)),
+      fc.uint8Array({ maxLength: 12 }),
+    )
+    const asKey = (a: Uint8Array, kind: string): Uint8Array =>
+      kind === 'plain' ? Uint8Array.from(a) : kind === 'view' ? Buffer.concat([Buffer.from([7]), Buffer.from(a)]).subarray(1) : Buffer.from(a)
+    fc.assert(
+      fc.property(fc.array(fc.tuple(bytes, fc.constantFrom('buffer', 'view', 'plain')), { maxLength: 40 }), (keys) => {
+        const tiny = [internedBytesKeys(1), internedBytesKeys(2)]
+        for (const [a, kind] of keys) {
+          const expected = Buffer.from(a).toString('latin1')
+          for (const bytesKey of tiny) expect(bytesKey(asKey(a, kind))).to.equal(expected)
+          expect(recordKey(rec(asKey(a, kind)))).to.equal(expected)
+        }
+      }),
+      { numRuns: 500 },
+    )
+    expect(() => internedBytesKeys(3)).to.throw(RangeError, /power of two/)
   })
 
   it('gives null keys one sentinel per topic-partition, equal to no string key', () => {
