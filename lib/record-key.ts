@@ -12,26 +12,27 @@ function nullKeyOf(topic: string, partition: number): symbol {
   return key
 }
 
-// Short byte keys are interned in a direct-mapped cache: a key seen again costs a hash and a compare over its
+// Short byte keys are interned in a small two-way cache: a key seen again costs a hash and a compare over its
 // bytes instead of a new string (and the Map lookup downstream then meets a string it has already hashed).
-// Bounded: `slots` strings of at most CACHED_KEY_BYTES chars, whatever the keys ever seen.
+// Bounded: `slots` strings of at most CACHED_KEY_BYTES chars, whatever the keys ever seen (8,192 here: under
+// 1 MiB even when every one is 64 chars).
 const CACHED_KEY_BYTES = 64
 
 /**
  * Internal (exported for its spec, which runs it with a tiny cache so that keys collide in every run): a
  * function from bytes to their latin1 reading, one char per byte (equal bytes give equal strings, different
- * bytes different ones), interning short keys in a direct-mapped cache of `slots` (a power of two) entries.
+ * bytes different ones), interning short keys in a two-way cache of `slots` (a power of two, >= 2) entries.
  *
  * ```text
- * <6b 31> -> 'k1' (made, cached)   <6b 31> -> 'k1' (the cached string)   <6b 32> -> 'k2' (made, replaces it if same slot)
+ * <6b 31> -> 'k1' (made, cached)   <6b 31> -> 'k1' (the cached string)   <6b 32> -> 'k2' (made; 'k1' moves to the pair slot if they share one)
  * ```
  *
  * @example
- * const bytesKey = internedBytesKeys(4096)
+ * const bytesKey = internedBytesKeys(8192)
  * bytesKey(Buffer.from('k1')) === bytesKey(Buffer.from('k1')) // true, and the second call allocates nothing
  */
 export function internedBytesKeys(slots: number): (bytes: Uint8Array) => string {
-  if (!Number.isInteger(slots) || slots < 1 || (slots & (slots - 1)) !== 0) throw new RangeError(`internedBytesKeys: slots must be a power of two, got ${slots}`)
+  if (!Number.isInteger(slots) || slots < 2 || (slots & (slots - 1)) !== 0) throw new RangeError(`internedBytesKeys: slots must be a power of two >= 2, got ${slots}`)
   const interned = new Array<string | undefined>(slots).fill(undefined)
   const mask = slots - 1
   return (bytes) => {
@@ -39,18 +40,28 @@ export function internedBytesKeys(slots: number): (bytes: Uint8Array) => string 
     if (length > CACHED_KEY_BYTES) return latin1(bytes)
     let hash = length
     for (let i = 0; i < length; i++) hash = Math.imul(hash ^ bytes[i]!, 0x01000193)
+    // Two-way: a key may sit in its slot or the slot's pair, so two hot keys that share a slot both stay.
     const slot = (hash ^ (hash >>> 16)) & mask
-    const cached = interned[slot]
-    if (cached !== undefined && cached.length === length) {
-      let i = 0
-      while (i < length && cached.charCodeAt(i) === bytes[i]) i++
-      if (i === length) return cached
-    }
-    return (interned[slot] = latin1(bytes))
+    const first = interned[slot]
+    if (first !== undefined && sameBytes(first, bytes)) return first
+    const pair = slot ^ 1
+    const second = interned[pair]
+    if (second !== undefined && sameBytes(second, bytes)) return second
+    const made = latin1(bytes)
+    // The newest in the slot; the one it displaces goes to the pair (evicting the pair's older key).
+    if (first !== undefined) interned[pair] = first
+    return (interned[slot] = made)
   }
 }
 
-const bytesKey = internedBytesKeys(4096)
+const bytesKey = internedBytesKeys(8192)
+
+function sameBytes(key: string, bytes: Uint8Array): boolean {
+  const length = bytes.length
+  if (key.length !== length) return false
+  for (let i = 0; i < length; i++) if (key.charCodeAt(i) !== bytes[i]) return false
+  return true
+}
 
 function latin1(bytes: Uint8Array): string {
   return (Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)).toString('latin1')

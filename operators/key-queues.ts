@@ -4,6 +4,11 @@ import type { Processed } from './processed'
 // Shared by every item that produced nothing: an empty projection or a skipped item allocates no array.
 const NO_RESULTS: readonly never[] = Object.freeze([])
 
+/** A skipped item's (null) or an array projection's results: a copy, as the caller may reuse its array. */
+function resultsOf<R>(output: readonly R[] | null): readonly R[] {
+  return output === null || output.length === 0 ? NO_RESULTS : output.slice()
+}
+
 /** One key: its queue of waiting items (singly linked) and the item now running, if any. */
 class Lane<T, R, K> {
   head: Job<T, R, K> | null = null
@@ -13,7 +18,8 @@ class Lane<T, R, K> {
   nextReady: Lane<T, R, K> | null = null
   /** Whether the lane is in the machine's key map (see `KeyQueues.#loose`). */
   registered = false
-  constructor(readonly key: K, readonly machine: KeyQueues<T, R, K>) {}
+  // Not readonly: an idle lane that never held a job is reused for the next new key (see `KeyQueues.#spare`).
+  constructor(public key: K, readonly machine: KeyQueues<T, R, K>) {}
 }
 
 /**
@@ -69,6 +75,10 @@ export class KeyQueues<T, R, K> {
    * re-entrant `push` first registers it, so a second item of the key always finds it.
    */
   #loose: Lane<T, R, K> | null = null
+  /** A forgotten loose lane, empty, kept for the next new key: an idle key then allocates no lane. */
+  #spare: Lane<T, R, K> | null = null
+  /** Marks a lane's item as running while `#runAtOnce` projects it (no job of its own unless it goes async). */
+  readonly #atOnce: Job<T, R, K> = new Job<T, R, K>(undefined as T, -1, new Lane<T, R, K>(undefined as K, this))
   #readyHead: Lane<T, R, K> | null = null
   #readyTail: Lane<T, R, K> | null = null
   /** Items received and not yet emitted: completion waits for zero. */
@@ -131,7 +141,18 @@ export class KeyQueues<T, R, K> {
     }
     if (this.#loose !== null) this.#settleLoose(this.#loose)
     let lane = this.#keys.get(key)
-    if (lane === undefined) lane = this.#loose = new Lane(key, this)
+    if (lane === undefined) {
+      lane = this.#loose = this.#newLane(key)
+      // An idle key and a free slot (outside `#drain` a key waits only while every slot is busy): what
+      // `#drain` would do at once, without a queue entry.
+      if (!this.#draining && this.#running < this.concurrency) {
+        try {
+          return this.#runAtOnce(lane, item, index)
+        } finally {
+          if (this.#loose === lane) this.#settleLoose(lane)
+        }
+      }
+    }
     const job = new Job<T, R, K>(item, index, lane)
     this.#pending++
     if (lane.tail === null) {
@@ -152,7 +173,7 @@ export class KeyQueues<T, R, K> {
   finish(job: Job<T, R, K>): void {
     this.#running--
     job.sub = null
-    this.#release(job.lane, job, job.results ?? NO_RESULTS)
+    this.#release(job.lane, job.item, job.results ?? NO_RESULTS)
     this.#drain()
   }
 
@@ -170,7 +191,15 @@ export class KeyQueues<T, R, K> {
     for (const lane of this.#keys.values()) cancel(lane)
     if (this.#loose !== null) cancel(this.#loose)
     this.#keys.clear()
-    this.#loose = this.#readyHead = this.#readyTail = null
+    this.#loose = this.#readyHead = this.#readyTail = this.#spare = null
+  }
+
+  #newLane(key: K): Lane<T, R, K> {
+    const spare = this.#spare
+    if (spare === null) return new Lane(key, this)
+    this.#spare = null
+    spare.key = key
+    return spare
   }
 
   /** The loose lane goes into the map if it still has work, or is forgotten. */
@@ -179,6 +208,9 @@ export class KeyQueues<T, R, K> {
     if (lane.head !== null || lane.current !== null) {
       lane.registered = true
       this.#keys.set(lane.key, lane)
+    } else if (!this.#closed) {
+      lane.key = undefined as K // the key is not kept alive by the spare
+      this.#spare = lane
     }
   }
 
@@ -198,7 +230,7 @@ export class KeyQueues<T, R, K> {
   }
 
   /** The lane's item is done: the lane goes to the back of the ready list (round-robin) or away. */
-  #release(lane: Lane<T, R, K>, job: Job<T, R, K>, results: readonly R[]): void {
+  #release(lane: Lane<T, R, K>, item: T, results: readonly R[]): void {
     lane.current = null
     if (lane.head !== null) this.#enqueueReady(lane)
     else if (lane.registered) {
@@ -206,7 +238,7 @@ export class KeyQueues<T, R, K> {
       this.#keys.delete(lane.key)
     }
     this.#pending--
-    this.destination.next({ item: job.item, results })
+    this.destination.next({ item, results })
   }
 
   #drain(): void {
@@ -233,17 +265,53 @@ export class KeyQueues<T, R, K> {
   #start(lane: Lane<T, R, K>, job: Job<T, R, K>): void {
     // Marked before any user callback runs, so a push of the same key from inside one queues behind it.
     lane.current = job
-    let output: ObservableInput<R> | null = null
+    let output: ObservableInput<R> | null
     try {
-      if (this.skip === undefined || !this.skip(job.item)) output = this.project(job.item, job.index)
+      output = this.#project(job.item, job.index)
     } catch (err) {
       return this.fail(err)
     }
-    if (output === null) return this.#release(lane, job, NO_RESULTS)
-    // The two commonest projections skip an Observable and its Subscriber per item: an array is done at once,
-    // a Promise settles into the job directly (a cancelled job ignores it: `done`).
-    if (Array.isArray(output)) return this.#release(lane, job, output.length === 0 ? NO_RESULTS : output.slice())
+    // An array is done at once: no Observable and no Subscriber per item.
+    if (output === null || Array.isArray(output)) return this.#release(lane, job.item, resultsOf(output))
+    this.#subscribe(job, output)
+  }
+
+  /**
+   * `#start` for the item of a key that was idle while a slot was free and no key waited: runs it without a
+   * queue entry, and without a job unless its projection is asynchronous. Guarded like `#drain`: what a push
+   * from inside the projection queues starts once it is over.
+   */
+  #runAtOnce(lane: Lane<T, R, K>, item: T, index: number): void {
+    this.#pending++
+    lane.current = this.#atOnce
+    this.#draining = true
+    try {
+      let output: ObservableInput<R> | null
+      try {
+        output = this.#project(item, index)
+      } catch (err) {
+        return this.fail(err)
+      }
+      if (output === null || Array.isArray(output)) this.#release(lane, item, resultsOf(output))
+      else {
+        const job = new Job<T, R, K>(item, index, lane)
+        lane.current = job
+        this.#subscribe(job, output)
+      }
+    } finally {
+      this.#draining = false
+    }
+    if (this.#readyHead !== null || this.#sourceDone) this.#drain()
+  }
+
+  #project(item: T, index: number): ObservableInput<R> | null {
+    return this.skip === undefined || !this.skip(item) ? this.project(item, index) : null
+  }
+
+  /** Runs an asynchronous projection into its job. */
+  #subscribe(job: Job<T, R, K>, output: ObservableInput<R>): void {
     this.#running++
+    // A Promise settles into the job directly (a cancelled job ignores it: `done`).
     if (output instanceof Promise) {
       output.then(
         (value: R) => {

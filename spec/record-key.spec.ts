@@ -32,10 +32,11 @@ describe('recordKey', () => {
 
   it('reads byte keys as latin1 whatever keys came before: the intern cache never answers wrong', () => {
     // Invariant: a byte key's result is always Buffer.toString('latin1') of its bytes, over sequences of keys
-    // that meet in, evict and refill the cache: checked with 1- and 2-slot caches (every key meets the last
+    // that meet in, evict and refill the cache: checked with 2- and 4-slot caches (every key meets the last
     // ones) and through recordKey's own cache, for Buffers, views and plain Uint8Arrays, short and long
-    // (beyond the cached length). Mutations seen to fail it: a cache hit checked on length only (no byte
-    // compare), and a hit that ignores the last byte (`if (i >= length - 1)`).
+    // (beyond the cached length). Mutations seen to fail it: no length check before the byte compare, a
+    // compare that ignores the last byte (`i < length - 1`), and returning the pair slot's key unchecked
+    // (`return first ?? second`).
     const bytes = fc.oneof(
       fc.uint8Array({ maxLength: 5 }).map((a) => a.map((b) => b % 3)),
       fc.uint8Array({ minLength: 60, maxLength: 70 }).map((a) => a.map((b) => b % 2)),
@@ -45,7 +46,7 @@ describe('recordKey', () => {
       kind === 'plain' ? Uint8Array.from(a) : kind === 'view' ? Buffer.concat([Buffer.from([7]), Buffer.from(a)]).subarray(1) : Buffer.from(a)
     fc.assert(
       fc.property(fc.array(fc.tuple(bytes, fc.constantFrom('buffer', 'view', 'plain')), { maxLength: 40 }), (keys) => {
-        const tiny = [internedBytesKeys(1), internedBytesKeys(2)]
+        const tiny = [internedBytesKeys(2), internedBytesKeys(4)]
         for (const [a, kind] of keys) {
           const expected = Buffer.from(a).toString('latin1')
           for (const bytesKey of tiny) expect(bytesKey(asKey(a, kind))).to.equal(expected)
@@ -55,6 +56,7 @@ describe('recordKey', () => {
       { numRuns: 500 },
     )
     expect(() => internedBytesKeys(3)).to.throw(RangeError, /power of two/)
+    expect(() => internedBytesKeys(1)).to.throw(RangeError, /power of two/)
   })
 
   it('gives null keys one sentinel per topic-partition, equal to no string key', () => {
