@@ -50,6 +50,10 @@ export class OffsetTracker {
   readonly #onRelease: ((inFlight: number) => void) | undefined
   // Topic, then an array indexed by partition: no string key built per record on the hot path.
   readonly #topics = new Map<string, (Slot | undefined)[]>()
+  // The last topic looked up and its slots: a pipeline's records mostly come one topic at a time. Topics are
+  // never removed from #topics, so the cached array stays the topic's.
+  #lastTopic: string | undefined
+  #lastSlots: (Slot | undefined)[] | undefined
   #inFlight = 0
   #delivered = 0
 
@@ -74,7 +78,7 @@ export class OffsetTracker {
    */
   deliver(origin: RecordOrigin, at?: number): void {
     const offset = offsetValue(origin.offset)
-    const p = this.#topics.get(origin.topic)?.[origin.partition]?.current
+    const p = this.#slotsOf(origin.topic)?.[origin.partition]?.current
     // The common case, checked in one go; anything else (a new partition or epoch, or an error) goes slow.
     if (p !== undefined && p.epoch === origin.epoch && origin.seq === p.tail && offset > p.lastDelivered &&
         offset >= p.position) {
@@ -224,7 +228,7 @@ export class OffsetTracker {
     if (slot === undefined) {
       checkPartition(topic, partition, where())
       slot = { current: undefined, lastEpoch: -Infinity, retired: undefined }
-      this.#slotsOf(topic)[partition] = slot
+      this.#addSlotsOf(topic)[partition] = slot
     }
     let p = slot.current
     if (p === undefined || p.epoch !== epoch) {
@@ -252,11 +256,21 @@ export class OffsetTracker {
   }
 
   #slot(topic: string, partition: number): Slot | undefined {
-    return this.#topics.get(topic)?.[partition]
+    return this.#slotsOf(topic)?.[partition]
   }
 
-  #slotsOf(topic: string): (Slot | undefined)[] {
-    let slots = this.#topics.get(topic)
+  #slotsOf(topic: string): (Slot | undefined)[] | undefined {
+    if (topic === this.#lastTopic) return this.#lastSlots
+    const slots = this.#topics.get(topic)
+    if (slots !== undefined) {
+      this.#lastTopic = topic
+      this.#lastSlots = slots
+    }
+    return slots
+  }
+
+  #addSlotsOf(topic: string): (Slot | undefined)[] {
+    let slots = this.#slotsOf(topic)
     if (slots === undefined) this.#topics.set(topic, (slots = []))
     return slots
   }
