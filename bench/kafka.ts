@@ -13,7 +13,8 @@
  *    kafka-rx with per-key order and `concurrency` at once.
  * 4. `parallel_consumer_work`: Confluent Parallel Consumer, KEY order, `concurrency` threads, the same work.
  *
- * `--json` prints one JSON object as the last line: `noop_vs_raw` (2 / 1), `work_vs_kafkajs` (kafka-rx /
+ * `--json` prints one JSON object as the last line: `noop_vs_raw` (2 / 1: the median over raw/no-op pairs run
+ * back to back, `--noop-pairs` more after the reps), `work_vs_kafkajs` (kafka-rx /
  * eachMessage), `work_vs_parallel_consumer` (kafka-rx / Parallel Consumer; null with --no-jvm), and each
  * case's records/s and peak RSS (median records/s over the reps, highest peak).
  *
@@ -40,6 +41,7 @@ export interface Options {
   concurrency: number
   maxInFlight: number
   reps: number
+  noopPairs: number
   sampleRecords: number
   sampleMs: number
   jvm: boolean
@@ -48,7 +50,7 @@ export interface Options {
 
 export const DEFAULTS: Options = {
   json: false, records: 200_000, partitions: 12, keys: 1_000, valueBytes: 64, workMs: 2, concurrency: 512,
-  maxInFlight: 10_000, reps: 1, sampleRecords: 30_000, sampleMs: 20_000, jvm: true, cpuProf: false,
+  maxInFlight: 10_000, reps: 1, noopPairs: 6, sampleRecords: 30_000, sampleMs: 20_000, jvm: true, cpuProf: false,
 }
 
 const HELP = `npm run bench -- kafka [options]
@@ -59,6 +61,7 @@ const HELP = `npm run bench -- kafka [options]
   --concurrency N        kafka-rx and Parallel Consumer concurrency (default ${DEFAULTS.concurrency})
   --max-in-flight N      kafka-rx maxInFlight (default ${DEFAULTS.maxInFlight})
   --reps N               run every case N times, interleaved (default ${DEFAULTS.reps})
+  --noop-pairs N         then N more raw/no-op pairs, for noop_vs_raw (default ${DEFAULTS.noopPairs})
   --sample-records N     eachMessage stops after N records ... (default ${DEFAULTS.sampleRecords})
   --sample-ms N          ... or N ms after its first record, whichever first (default ${DEFAULTS.sampleMs})
   --no-jvm               skip the Parallel Consumer case (no java or mvn needed)
@@ -89,25 +92,39 @@ export async function run(args: string[]): Promise<void> {
     }, false)
 
     const runs = new Map<string, CaseResult[]>()
-    const order: (NodeCaseName | 'parallel_consumer_work')[] = ['raw_each_batch', 'kafka_rx_noop', 'each_message_work', 'kafka_rx_work']
-    if (classpath !== undefined) order.push('parallel_consumer_work')
+    // noop_vs_raw comes from pairs run back to back (the raw and no-op runs of each rep, then noopPairs more),
+    // the first of each pair alternating, so that drift in the machine's speed falls on both alike.
+    const pairs: { raw: CaseResult; noop: CaseResult }[] = []
+    const pairOrder = (i: number): NodeCaseName[] => (i % 2 === 1 ? ['raw_each_batch', 'kafka_rx_noop'] : ['kafka_rx_noop', 'raw_each_batch'])
+    const nodeCase = (name: NodeCaseName, groupId: string): Promise<CaseResult> =>
+      runNodeCase({
+        name, brokers: broker.brokers, topic, groupId, records: options.records, partitions: options.partitions,
+        workMs: options.workMs, concurrency: options.concurrency, maxInFlight: options.maxInFlight, timeoutMs: Math.max(120_000, options.records / 10),
+        ...(name === 'each_message_work' ? { sampleRecords: options.sampleRecords, sampleMs: options.sampleMs } : {}),
+      }, options.cpuProf)
     for (let rep = 1; rep <= options.reps; rep++) {
+      const order: (NodeCaseName | 'parallel_consumer_work')[] = [...pairOrder(rep), 'each_message_work', 'kafka_rx_work']
+      if (classpath !== undefined) order.push('parallel_consumer_work')
       for (const name of order) {
         const groupId = `${topic}-${name}-${rep}`
-        const timeoutMs = Math.max(120_000, options.records / 10)
         const result = name === 'parallel_consumer_work'
-          ? await runParallelConsumer(classpath!, { brokers: broker.brokers, topic, groupId, records: options.records, workMs: options.workMs, concurrency: options.concurrency, timeoutMs })
-          : await runNodeCase({
-            name, brokers: broker.brokers, topic, groupId, records: options.records, partitions: options.partitions,
-            workMs: options.workMs, concurrency: options.concurrency, maxInFlight: options.maxInFlight, timeoutMs,
-            ...(name === 'each_message_work' ? { sampleRecords: options.sampleRecords, sampleMs: options.sampleMs } : {}),
-          }, options.cpuProf)
+          ? await runParallelConsumer(classpath!, { brokers: broker.brokers, topic, groupId, records: options.records, workMs: options.workMs, concurrency: options.concurrency, timeoutMs: Math.max(120_000, options.records / 10) })
+          : await nodeCase(name, groupId)
         if (name === 'parallel_consumer_work') result.lag = await lagOf(broker.brokers, topic, groupId)
-        log(`  rep ${rep} ${name.padEnd(24)} ${fmt(result.records_per_s).padStart(9)} records/s  (${result.records} records in ${(result.ms / 1000).toFixed(1)} s, peak RSS ${result.peak_rss_mib} MiB)`)
+        log(`  rep ${rep} ${name.padEnd(24)} ${describe(result)}`)
         runs.set(name, [...(runs.get(name) ?? []), result])
       }
+      pairs.push({ raw: runs.get('raw_each_batch')!.at(-1)!, noop: runs.get('kafka_rx_noop')!.at(-1)! })
     }
-    const report = makeReport(runs, options, broker.version)
+    for (let i = 1; i <= options.noopPairs; i++) {
+      const pair: Partial<Record<NodeCaseName, CaseResult>> = {}
+      for (const name of pairOrder(options.reps + i)) {
+        pair[name] = await nodeCase(name, `${topic}-${name}-pair-${i}`)
+        log(`  pair ${i} ${name.padEnd(23)} ${describe(pair[name]!)}`)
+      }
+      pairs.push({ raw: pair.raw_each_batch!, noop: pair.kafka_rx_noop! })
+    }
+    const report = makeReport(runs, pairs, options, broker.version)
     if (options.json) process.stdout.write(`${JSON.stringify(report)}\n`)
     else printTable(report)
   } finally {
@@ -119,7 +136,7 @@ function parseArgs(args: string[]): Options | undefined {
   const o: Options = { ...DEFAULTS }
   const numeric: Record<string, keyof Options> = {
     '--records': 'records', '--partitions': 'partitions', '--keys': 'keys', '--work-ms': 'workMs', '--concurrency': 'concurrency',
-    '--max-in-flight': 'maxInFlight', '--reps': 'reps', '--sample-records': 'sampleRecords', '--sample-ms': 'sampleMs', '--value-bytes': 'valueBytes',
+    '--max-in-flight': 'maxInFlight', '--reps': 'reps', '--noop-pairs': 'noopPairs', '--sample-records': 'sampleRecords', '--sample-ms': 'sampleMs', '--value-bytes': 'valueBytes',
   }
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!
@@ -129,7 +146,7 @@ function parseArgs(args: string[]): Options | undefined {
     else if (a === '--cpu-prof') o.cpuProf = true
     else if (a in numeric) {
       const value = Number(args[++i])
-      if (!Number.isInteger(value) || value < (a === '--work-ms' ? 0 : 1)) throw new Error(`kafka bench: ${a} needs a positive integer`)
+      if (!Number.isInteger(value) || value < (a === '--work-ms' || a === '--noop-pairs' ? 0 : 1)) throw new Error(`kafka bench: ${a} needs a positive integer`)
       ;(o as unknown as Record<string, number>)[numeric[a]!] = value
     } else throw new Error(`kafka bench: unknown option ${a} (try --help)`)
   }
@@ -188,9 +205,16 @@ async function lagOf(brokers: string[], topic: string, groupId: string): Promise
   }
 }
 
+function describe(r: CaseResult): string {
+  const cpu = r.cpu_us_per_record === null ? '' : `, ${r.cpu_us_per_record} CPU µs/record`
+  return `${fmt(r.records_per_s).padStart(9)} records/s  (${r.records} records in ${(r.ms / 1000).toFixed(1)} s${cpu}, peak RSS ${r.peak_rss_mib} MiB)`
+}
+
 /** One case over its reps: median records/s, highest peak RSS. */
 export interface KafkaCaseFigures {
   records_per_s: number
+  /** Median CPU µs per record of the process over the measured span (null for the JVM case). */
+  cpu_us_per_record: number | null
   peak_rss_mib: number
   runs_records_per_s: number[]
   records: number
@@ -204,7 +228,14 @@ export interface KafkaCaseFigures {
 /** The suite's report; `--json` prints it as one line. */
 export interface KafkaReport {
   suite: 'kafka'
+  /** Median over the raw/no-op pairs of (no-op records/s / raw records/s). */
   noop_vs_raw: number
+  /** Each pair's ratio, in run order. */
+  noop_vs_raw_pairs: number[]
+  /** The same pairs on CPU time: median of raw CPU µs/record / no-op CPU µs/record. */
+  noop_vs_raw_cpu: number
+  /** Median no-op records/s over median raw records/s, all of their runs (the statistic before pairs). */
+  noop_vs_raw_of_medians: number
   work_vs_kafkajs: number
   work_vs_parallel_consumer: number | null
   targets: { noop_vs_raw: number; work_vs_kafkajs: number; work_vs_parallel_consumer: number }
@@ -213,13 +244,18 @@ export interface KafkaReport {
   machine: { nproc: number; cpu: string; node: string; kafka: string; loadavg: number[] }
 }
 
-function makeReport(runs: Map<string, CaseResult[]>, o: Options, kafkaVersion: string): KafkaReport {
+function makeReport(runs: Map<string, CaseResult[]>, pairs: { raw: CaseResult; noop: CaseResult }[], o: Options, kafkaVersion: string): KafkaReport {
   const cases: Record<string, KafkaCaseFigures> = {}
+  // The extra pairs' runs count in their cases' figures too.
+  const extra = pairs.slice(o.reps)
+  runs.set('raw_each_batch', [...(runs.get('raw_each_batch') ?? []), ...extra.map((p) => p.raw)])
+  runs.set('kafka_rx_noop', [...(runs.get('kafka_rx_noop') ?? []), ...extra.map((p) => p.noop)])
   for (const [name, results] of runs) {
     const rates = results.map((r) => r.records_per_s)
     const mid = results[[...results.keys()].sort((a, b) => rates[a]! - rates[b]!)[Math.floor(results.length / 2)]!]!
+    const cpu = results.map((r) => r.cpu_us_per_record).filter((c): c is number => c !== null)
     cases[name] = {
-      records_per_s: mid.records_per_s, peak_rss_mib: Math.max(...results.map((r) => r.peak_rss_mib)), runs_records_per_s: rates,
+      records_per_s: mid.records_per_s, cpu_us_per_record: cpu.length === 0 ? null : median(cpu), peak_rss_mib: Math.max(...results.map((r) => r.peak_rss_mib)), runs_records_per_s: rates,
       records: mid.records, ms: mid.ms, sampled: mid.sampled, closed: results.every((r) => r.closed), lag: results.reduce<number | null>((m, r) => (r.lag === null ? m : Math.max(m ?? 0, r.lag)), null),
     }
   }
@@ -227,9 +263,14 @@ function makeReport(runs: Map<string, CaseResult[]>, o: Options, kafkaVersion: s
   // NaN when a case measured nothing (e.g. an empty sample): no ratio rather than Infinity.
   const ratio = (a: number, b: number): number => (b > 0 ? Math.round((a / b) * 1000) / 1000 : NaN)
   const { json: _json, cpuProf: _cpuProf, ...config } = o
+  const pairRatios = pairs.map((p) => ratio(p.noop.records_per_s, p.raw.records_per_s))
+  const cpuRatios = pairs.map((p) => ratio(p.raw.cpu_us_per_record ?? NaN, p.noop.cpu_us_per_record ?? NaN))
   return {
     suite: 'kafka',
-    noop_vs_raw: ratio(rate('kafka_rx_noop'), rate('raw_each_batch')),
+    noop_vs_raw: median(pairRatios),
+    noop_vs_raw_pairs: pairRatios,
+    noop_vs_raw_cpu: median(cpuRatios),
+    noop_vs_raw_of_medians: ratio(rate('kafka_rx_noop'), rate('raw_each_batch')),
     work_vs_kafkajs: ratio(rate('kafka_rx_work'), rate('each_message_work')),
     work_vs_parallel_consumer: cases.parallel_consumer_work === undefined ? null : ratio(rate('kafka_rx_work'), rate('parallel_consumer_work')),
     targets: { noop_vs_raw: 0.85, work_vs_kafkajs: 10, work_vs_parallel_consumer: 1 },
@@ -245,16 +286,26 @@ function printTable(r: KafkaReport): void {
   out(`kafka suite: ${r.config.records} records, ${r.config.partitions} partitions, ${r.config.keys} keys, work ${r.config.workMs} ms, concurrency ${r.config.concurrency}, reps ${r.config.reps}`)
   out(`machine: ${r.machine.nproc} x ${r.machine.cpu}, node ${r.machine.node}, Kafka ${r.machine.kafka}, load average ${r.machine.loadavg.join(' ')}`)
   out()
-  out(`${'case'.padEnd(24)} ${'records/s'.padStart(10)} ${'records'.padStart(8)} ${'s'.padStart(6)} ${'peak RSS MiB'.padStart(13)} ${'lag'.padStart(5)}  runs (records/s)`)
+  out(`${'case'.padEnd(24)} ${'records/s'.padStart(10)} ${'records'.padStart(8)} ${'s'.padStart(6)} ${'CPU µs/rec'.padStart(10)} ${'peak RSS MiB'.padStart(13)} ${'lag'.padStart(5)}  runs (records/s)`)
   for (const [name, c] of Object.entries(r.cases)) {
-    out(`${name.padEnd(24)} ${fmt(c.records_per_s).padStart(10)} ${String(c.records).padStart(8)} ${(c.ms / 1000).toFixed(1).padStart(6)} ${c.peak_rss_mib.toFixed(1).padStart(13)} ${String(c.lag ?? '-').padStart(5)}  ${c.runs_records_per_s.map(fmt).join(', ')}${c.sampled ? '  (sample)' : ''}${c.closed ? '' : '  (shutdown hung)'}`)
+    out(`${name.padEnd(24)} ${fmt(c.records_per_s).padStart(10)} ${String(c.records).padStart(8)} ${(c.ms / 1000).toFixed(1).padStart(6)} ${String(c.cpu_us_per_record ?? '-').padStart(10)} ${c.peak_rss_mib.toFixed(1).padStart(13)} ${String(c.lag ?? '-').padStart(5)}  ${c.runs_records_per_s.map(fmt).join(', ')}${c.sampled ? '  (sample)' : ''}${c.closed ? '' : '  (shutdown hung)'}`)
   }
   out()
   const line = (name: string, value: number | null, target: number): void =>
     out(`${name.padEnd(26)} ${value === null ? 'n/a (--no-jvm)' : value.toFixed(3).padStart(8)}   target >= ${target}${value !== null && value < target ? '   MISSED' : ''}`)
   line('noop_vs_raw', r.noop_vs_raw, r.targets.noop_vs_raw)
+  out(`${''.padEnd(26)} median of ${r.noop_vs_raw_pairs.length} raw/no-op pairs run back to back: ${r.noop_vs_raw_pairs.join(', ')}`)
+  out(`${''.padEnd(26)} on CPU time ${r.noop_vs_raw_cpu}; median over median of all runs ${r.noop_vs_raw_of_medians}`)
   line('work_vs_kafkajs', r.work_vs_kafkajs, r.targets.work_vs_kafkajs)
   line('work_vs_parallel_consumer', r.work_vs_parallel_consumer, r.targets.work_vs_parallel_consumer)
+}
+
+/** The middle value (the mean of the two middle ones for an even count); NaN for none. */
+function median(values: number[]): number {
+  if (values.length === 0) return NaN
+  const sorted = [...values].sort((a, b) => a - b)
+  const mid = sorted.length >> 1
+  return Math.round((sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2) * 1000) / 1000
 }
 
 function fmt(n: number): string {

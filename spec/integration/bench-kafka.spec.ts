@@ -13,7 +13,7 @@ describe('bench: kafka suite (smoke)', function () {
     // Through the dispatcher, as `npm run bench -- kafka` runs it.
     const script = resolve(__dirname, '..', '..', 'bench', 'index.js')
     const stdout = await new Promise<string>((done, fail) => {
-      execFile(process.execPath, [script, 'kafka', '--json', '--records', '5000', '--no-jvm', '--sample-ms', '2000'], { maxBuffer: 16 << 20 }, (error, out, err) =>
+      execFile(process.execPath, [script, 'kafka', '--json', '--records', '5000', '--no-jvm', '--sample-ms', '2000', '--noop-pairs', '1'], { maxBuffer: 16 << 20 }, (error, out, err) =>
         error ? fail(new Error(`${error.message}\n${err}`)) : done(out),
       )
     })
@@ -29,6 +29,11 @@ describe('bench: kafka suite (smoke)', function () {
   it('prints the headline ratios as the last line of stdout', () => {
     expect(report.suite).to.equal('kafka')
     positive(report.noop_vs_raw)
+    // One rep and one more pair: two raw/no-op pairs, each with its ratio, and the same on CPU time.
+    expect(report.noop_vs_raw_pairs).to.have.length(2)
+    for (const r of report.noop_vs_raw_pairs as unknown[]) positive(r)
+    positive(report.noop_vs_raw_cpu)
+    positive(report.noop_vs_raw_of_medians)
     positive(report.work_vs_kafkajs)
     expect(report).to.have.property('work_vs_parallel_consumer', null) // --no-jvm
   })
@@ -39,6 +44,7 @@ describe('bench: kafka suite (smoke)', function () {
       expect(cases, name).to.have.property(name)
       positive(cases[name]!.records_per_s)
       positive(cases[name]!.peak_rss_mib)
+      positive(cases[name]!.cpu_us_per_record)
       if (cases[name]!.sampled === false) expect(cases[name]!.lag, `${name} lag`).to.equal(0)
     }
     for (const name of ['raw_each_batch', 'kafka_rx_noop', 'kafka_rx_work']) expect(cases[name]!.records, name).to.equal(5_000)
