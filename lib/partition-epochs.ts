@@ -38,6 +38,8 @@ export class PartitionEpochs {
   #epochs = 0
   #generation = 0
   readonly #owned = new Map<string, Map<number, OwnedPartition>>()
+  // The partition epochOf found last (records come a partition at a time); dropped whenever #owned is cleared.
+  #lastFound: OwnedPartition | undefined
   readonly #listeners = new Set<(event: PartitionEvent) => void>()
 
   /**
@@ -65,6 +67,7 @@ export class PartitionEpochs {
   assign(assignment: Readonly<Record<string, readonly number[]>>): void {
     const revoked = this.#ownedList()
     this.#owned.clear()
+    this.#lastFound = undefined
     this.#generation++
     const epoch = ++this.#epochs
     for (const topic of Object.keys(assignment)) {
@@ -81,6 +84,7 @@ export class PartitionEpochs {
     const revoked = this.#ownedList()
     this.#generation++
     this.#owned.clear()
+    this.#lastFound = undefined
     this.#emit('revoked', revoked)
   }
 
@@ -92,7 +96,11 @@ export class PartitionEpochs {
 
   /** The current epoch of an owned partition, else undefined. */
   epochOf(topic: string, partition: number): number | undefined {
-    return this.#owned.get(topic)?.get(partition)?.epoch
+    const last = this.#lastFound
+    if (last !== undefined && last.partition === partition && last.topic === topic) return last.epoch
+    const found = this.#owned.get(topic)?.get(partition)
+    if (found !== undefined) this.#lastFound = found
+    return found?.epoch
   }
 
   /** The high watermark last fetched for an owned partition, else undefined (see `OwnedPartition`). */
