@@ -3,8 +3,11 @@ import type { Decoder } from './decoders'
 import { Drain, DrainTimeoutError, listenAbort } from './drain'
 import { ConsumerReuseError } from './consumer-reuse-error'
 import { FetchGate } from './fetch-gate'
+import { BudgetWait } from './budget-wait'
 import { KafkaCommitSink } from './kafka-commit-sink'
 import { decodeRecord, type SessionRecord } from './record-decoding'
+import { commitPastControlBatch, nextOffset } from './control-batches'
+import { refuseSeeks } from './refuse-seeks'
 import type {
   ConsumerEventLike,
   CrashPayloadLike,
@@ -57,7 +60,7 @@ export class Session<K, V> {
   #starting: Promise<void> = Promise.resolve()
   #closing = false
   // Batches waiting inside eachBatch for the in-flight budget.
-  #waiters: (() => void)[] = []
+  readonly #budget: BudgetWait
   // Started by the signal: nothing more is delivered; ends the stream once what was delivered finished.
   readonly #drain: Drain
 
@@ -70,6 +73,7 @@ export class Session<K, V> {
   ) {
     this.#sink = new KafkaCommitSink(consumer, epochs)
     this.#gate = new FetchGate(consumer, () => epochs.assigned())
+    this.#budget = new BudgetWait(this.#gate, settings.heartbeatInterval)
     this.done = new Promise<void>((resolve, reject) => {
       this.#settle = (error) => (error === undefined ? resolve() : reject(error))
     })
@@ -90,7 +94,7 @@ export class Session<K, V> {
       // Nothing is owned by this subscription until its first GROUP_JOIN.
       this.epochs.revokeAll()
       this.#listen()
-      this.#refuseSeeks()
+      this.#removers.push(refuseSeeks(this.consumer))
       const { consumer, settings } = this
       await consumer.connect()
       if (this.#closing) return
@@ -122,7 +126,7 @@ export class Session<K, V> {
     this.#drain.released(inFlight)
     if (inFlight <= this.settings.resumeBelow && !this.#closing && !this.#drain.started && this.#gate.paused) {
       this.#gate.resume()
-      this.#wake()
+      this.#budget.wake()
     }
   }
 
@@ -130,14 +134,8 @@ export class Session<K, V> {
   #abort(): void {
     if (this.#closing) return
     this.#gate.pause()
-    this.#wake()
+    this.#budget.wake()
     this.#drain.start()
-  }
-
-  #wake(): void {
-    const waiters = this.#waiters
-    this.#waiters = []
-    for (const wake of waiters) wake()
   }
 
   /** Stops delivering, commits what is finished, then stops and disconnects the consumer. */
@@ -154,7 +152,7 @@ export class Session<K, V> {
   async #close(): Promise<void> {
     this.#closing = true
     this.#drain.cancel()
-    this.#wake() // a batch waiting for budget returns, so that kafkajs can stop
+    this.#budget.wake() // a batch waiting for budget returns, so that kafkajs can stop
     const errors: unknown[] = []
     await this.#starting.catch(() => undefined)
     try {
@@ -205,46 +203,7 @@ export class Session<K, V> {
       if (!p.restart) this.#fail(p.error)
     })
     on<EndBatchProcessPayloadLike>(events.END_BATCH_PROCESS, (p) => {
-      // A batch of control records only (e.g. a transaction marker fetched alone): kafkajs moved its fetch
-      // position past it without calling eachBatch, so the commit may move past it too.
-      if (p.batchSize !== 0 || this.#closing) return
-      const epoch = this.epochs.epochOf(p.topic, p.partition)
-      if (epoch === undefined) return
-      const next = nextOffset(p.lastOffset)
-      let offsets: TrackedCommitOffset[]
-      if (this.epochs.lane(p.topic, p.partition).nextSeq > 0) {
-        this.tracker.advance(p.topic, p.partition, epoch, next)
-        offsets = this.tracker.committable().filter((o) => o.topic === p.topic && o.partition === p.partition)
-      } else {
-        // Nothing delivered yet in this epoch, so the tracker has no progress to advance: the fetch started
-        // at the committed offset and passed only control records, so committing past them is safe.
-        offsets = [{ topic: p.topic, partition: p.partition, offset: next, epoch }]
-      }
-      // Committed here: no record finishes because of it, so commitOffsets would not notice this progress
-      // (a quiet transactional partition would keep a lag of its last markers). Best effort, gap-safe.
-      if (offsets.length > 0) {
-        this.#sink.commit(offsets).then((sent) => this.tracker.committed(sent), () => undefined)
-      }
-    })
-  }
-
-  /**
-   * A seek would move kafkajs's fetch position behind the tracker's back (offsets of an epoch must grow, and
-   * the commit would follow the old position), so while subscribed `consumer.seek` throws a clear error
-   * instead. The consumer's own `seek` is put back on close.
-   */
-  #refuseSeeks(): void {
-    const { consumer } = this
-    const seek = consumer.seek
-    if (typeof seek !== 'function') return
-    consumer.seek = (target) => {
-      throw new Error(
-        `fromKafka: consumer.seek(${target.topic}[${target.partition}] to ${target.offset}) is not supported while the ` +
-          'source runs: it drives the fetch position itself. Reset the group offsets (admin.setOffsets) before subscribing instead.',
-      )
-    }
-    this.#removers.push(() => {
-      consumer.seek = seek
+      if (!this.#closing) commitPastControlBatch(p, this.epochs, this.tracker, this.#sink)
     })
   }
 
@@ -276,7 +235,7 @@ export class Session<K, V> {
     lane.highWatermark = batch.highWatermark // for stats (pipelineStats's lag)
     // Checked per record, so O(1) reads only. kafkajs's isRunning()/isStale() are read at the start and after
     // every wait instead: isStale() builds a JSON key per call (about a tenth of a no-op pipeline's time), and
-    // it can only turn true through a seek, which the source refuses while it runs (#refuseSeeks).
+    // it can only turn true through a seek, which the source refuses while it runs (refuse-seeks.ts).
     const { generation } = this.epochs
     const stop = (): boolean => this.#closing || this.#drain.started || subscriber.closed || this.epochs.generation !== generation
     const kafkaStopped = (): boolean => !isRunning() || isStale()
@@ -290,11 +249,10 @@ export class Session<K, V> {
     try {
       while (delivered < messages.length && !stop()) {
         if (tracker.inFlight >= settings.maxInFlight) {
-          // Budget used: pause every partition (no other fetch), and wait here, heartbeating, until finished
-          // records bring the budget back to resumeBelow. Waiting here rather than returning resumes at once:
-          // kafkajs only looks at paused partitions again after sleeping maxWaitTimeInMs.
+          // Budget used: pause every partition (no other fetch) and wait (see BudgetWait) until finished
+          // records bring the budget back to resumeBelow.
           this.#gate.pause()
-          kafkaError = await this.#budget(heartbeat, stop)
+          kafkaError = await this.#budget.wait(heartbeat, stop)
           if (kafkaError !== undefined || kafkaStopped()) break
           now = tracker.now()
           continue
@@ -324,31 +282,4 @@ export class Session<K, V> {
     // kafkajs's own (a heartbeat that found the group rebalancing): thrown, so that kafkajs rejoins.
     if (kafkaError !== undefined) throw kafkaError.error
   }
-
-  /**
-   * Waits until the budget is back (the gate resumed), heartbeating meanwhile so the member stays in the
-   * group. Returns the heartbeat's error when it failed (the group is rebalancing), else undefined.
-   */
-  async #budget(heartbeat: () => Promise<void>, stop: () => boolean): Promise<{ error: unknown } | undefined> {
-    while (this.#gate.paused && !stop()) {
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(wake, this.settings.heartbeatInterval)
-        function wake(): void {
-          clearTimeout(timer)
-          resolve()
-        }
-        this.#waiters.push(wake)
-      })
-      try {
-        await heartbeat()
-      } catch (error) {
-        return { error }
-      }
-    }
-    return undefined
-  }
-}
-
-function nextOffset(offset: string): string {
-  return (BigInt(offset) + 1n).toString()
 }
