@@ -145,7 +145,7 @@ export async function run(args: string[]): Promise<void> {
   }
   // Scaling: every size in one process (see bench/scaling.ts), in several processes; per size the median.
   const scaleProcesses = Math.min(config.reps, 3)
-  log(`scaling: ${sizes.join(' / ')} records in one process, ${SCALE_ROUNDS} rotated rounds, ${scaleProcesses} processes per series`)
+  log(`scaling: ${sizes.join(' / ')} records in one process, each size run back to back up to ${sizes[2]} records a round, ${SCALE_ROUNDS} rotated rounds, ${scaleProcesses} processes per series`)
   const inProcess = new Map<string, ScalingMeasurement[]>()
   for (let rep = 0; rep < scaleProcesses; rep++) {
     for (const name of scaled) {

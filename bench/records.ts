@@ -22,9 +22,10 @@ export interface RecordShape {
  *
  * Keys are drawn uniformly at random (seeded) from `keys` keys; a key lives on partition `keyIndex %
  * partitions` (as Kafka's partitioner would place it); `seq` is dense per partition from 0; offsets leave a
- * gap every 7th record, as compaction would. Every subscription replays the same records. `onEvery` is
- * called before the first record and then every 16384 records (the harness samples memory there: a
- * synchronous run blocks the event loop, so no timer could).
+ * gap every 7th record, as compaction would. Every subscription replays the same keys, partitions and seqs;
+ * its offsets start past every offset an earlier subscription in this process made (see `nextOffset`).
+ * `onEvery` is called before the first record and then every 16384 records (the harness samples memory
+ * there: a synchronous run blocks the event loop, so no timer could).
  *
  * @example
  * recordSource({ keys: 10_000, partitions: 12 }, 1_000_000).pipe(groupByKeyConcat(r => r.key, r => of(r)))
@@ -43,10 +44,24 @@ function keyNamesOf(keys: number): readonly string[] {
   return names
 }
 
+// Where the next subscription's offsets start. Offsets never repeat in a process, as a consumer's never do.
+// V8 caches number-to-string conversions (16,384 entries), so replayed offsets could be strings an earlier
+// run had made, cached and promoted: a 100,000-record run (offsets below ~9,500) right after the warm-ups or
+// another small run made few offset strings and promoted nothing, while a large run made new ones past its
+// first ~100,000 records and promoted their cached copies (~2 bytes a record: a mark-compact per 3,000,000
+// records). The source alone measured ~15-25 ns a record cheaper at 100,000 than at 3,000,000 that way: a
+// bias of the bench, not of the operators. Now every run makes fresh offsets. Wraps inside V8's small integers.
+let nextOffset = 0
+
 /** The loop behind `recordSource`: emits `count` records, then completes (unless unsubscribed). */
 function emitRecords(subscriber: Subscriber<BenchRecord>, shape: RecordShape, keyNames: readonly string[], count: number, onEvery: () => void): void {
   const { keys, partitions } = shape
   const seqs = new Array<number>(partitions).fill(0)
+  // Reserved before the first record, so overlapping subscriptions get disjoint offsets too.
+  const span = count + Math.floor(count / 7) + 1
+  if (nextOffset + span > 2 ** 29) nextOffset = 0
+  const base = nextOffset
+  nextOffset += span
   let state = (shape.seed ?? 0x2f6b3a1d) >>> 0
   for (let i = 0; i < count && !subscriber.closed; i++) {
     if ((i & 16383) === 0) onEvery()
@@ -58,7 +73,7 @@ function emitRecords(subscriber: Subscriber<BenchRecord>, shape: RecordShape, ke
     const k = Math.floor((((t ^ (t >>> 14)) >>> 0) / 4294967296) * keys)
     const partition = k % partitions
     const seq = seqs[partition]++
-    subscriber.next({ topic: 'bench', partition, offset: String(seq + Math.floor(seq / 7)), seq, epoch: 0, key: keyNames[k] })
+    subscriber.next({ topic: 'bench', partition, offset: String(base + seq + Math.floor(seq / 7)), seq, epoch: 0, key: keyNames[k] })
   }
   subscriber.complete()
 }
