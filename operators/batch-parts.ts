@@ -62,10 +62,12 @@ export class Lane<T, I, R, K> {
   waiting: Entry<T, I, R>[] | null = null
   head = 0
   holder: Batch<T, I, R, K> | null = null
+  /** Waiting entries still in the machine's arrival log, not yet moved into `waiting`. */
+  inLog = 0
   constructor(readonly key: K) {}
 
   hasWaiting(): boolean {
-    return this.waiting !== null
+    return this.waiting !== null || this.inLog !== 0
   }
   enqueue(entry: Entry<T, I, R>): void {
     if (this.waiting === null) this.waiting = [entry]

@@ -15,6 +15,8 @@ export interface BatchSettings<T, I, R, K> {
   readonly scheduler: SchedulerLike
 }
 
+const LOG_CHUNK = 8192
+
 /** An error thrown by a consumer inside a Promise callback: reported as RxJS reports those, not swallowed. */
 function reportUnhandled(err: unknown): void {
   if (config.onUnhandledError !== null) config.onUnhandledError(err)
@@ -39,6 +41,8 @@ function reportUnhandled(err: unknown): void {
  */
 export class BatchQueues<T, I, R, K> implements BatchOwner<T, I, R, K> {
   readonly #keys = new Map<K, Lane<T, I, R, K>>()
+  #logChunks: unknown[][] = []
+  #logTail: unknown[] = []
   /** Without `itemsOf` an entry is the item, which is the record. */
   readonly #plain: boolean
   #forming: Batch<T, I, R, K> | null = null
@@ -115,8 +119,32 @@ export class BatchQueues<T, I, R, K> implements BatchOwner<T, I, R, K> {
     let lane = this.#keys.get(key)
     if (lane === undefined) this.#keys.set(key, (lane = new Lane(key)))
     if (!lane.hasWaiting() && (lane.holder === null || lane.holder === this.#forming)) this.#place(lane, item, entry)
-    else lane.enqueue(entry)
+    else {
+      let log = this.#logTail
+      if (log.length === LOG_CHUNK) {
+        this.#logChunks.push(log)
+        this.#logTail = log = []
+      }
+      log.push(entry, lane)
+      lane.inLog++
+    }
     return true
+  }
+
+  /** Moves every entry of the arrival log into its lane's queue, in arrival order. */
+  #distribute(): void {
+    const chunks = this.#logChunks
+    chunks.push(this.#logTail)
+    this.#logChunks = []
+    this.#logTail = []
+    for (let c = 0; c < chunks.length; c++) {
+      const log = chunks[c]!
+      for (let i = 0; i < log.length; i += 2) {
+        const lane = log[i + 1] as Lane<T, I, R, K>
+        lane.inLog--
+        lane.enqueue(log[i] as Entry<T, I, R>)
+      }
+    }
   }
 
   /** Called by a batch whose run completed. */
@@ -172,6 +200,8 @@ export class BatchQueues<T, I, R, K> implements BatchOwner<T, I, R, K> {
     }
     this.#running.clear()
     this.#keys.clear()
+    this.#logChunks = []
+    this.#logTail = []
     this.#forming = this.#sealedHead = this.#sealedTail = null
   }
 
@@ -221,6 +251,7 @@ export class BatchQueues<T, I, R, K> implements BatchOwner<T, I, R, K> {
   /** The key's batch finished: its waiting items join the forming batch until one of them seals it. */
   #release(lane: Lane<T, I, R, K>): void {
     lane.holder = null
+    if (lane.inLog !== 0) this.#distribute()
     while (lane.hasWaiting() && (lane.holder === null || lane.holder === this.#forming)) {
       const entry = lane.dequeue()
       this.#place(lane, this.#plain ? (entry as I) : (entry as ItemRef<T, I, R>).item, entry)
