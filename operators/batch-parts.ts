@@ -1,4 +1,5 @@
 import type { Observer, Subscription } from 'rxjs'
+import type { ArrivalLog } from './batch-arrivals'
 
 const NO_RESULTS: readonly never[] = Object.freeze([])
 
@@ -54,15 +55,16 @@ export type Entry<T, I, R> = I | ItemRef<T, I, R>
 
 /**
  * One key. `holder` is the unfinished batch holding the key's items (forming, sealed or running); while it is
- * not the forming batch, the key's new items wait in `waiting[head..]`, so a key is never in two running
- * batches. An array with a read index, not a linked list: one pointer per waiting item instead of a node.
+ * not the forming batch, the key's new items wait, so a key is never in two running batches: first in the
+ * machine's {@link ArrivalLog} (counted in `inLog`), then, once a batch finishes and the log is sorted, in
+ * `waiting[head..]`. An array with a read index, not a linked list: one pointer per waiting item, not a node.
  */
 export class Lane<T, I, R, K> {
-  /** Null when nothing waits (never an empty array), so the per-item check is one comparison. */
+  /** Null when nothing waits here (never an empty array), so the per-item check is one comparison. */
   waiting: Entry<T, I, R>[] | null = null
   head = 0
   holder: Batch<T, I, R, K> | null = null
-  /** Waiting entries still in the machine's arrival log, not yet moved into `waiting`. */
+  /** This key's entries still in the arrival log: they wait behind `waiting`. */
   inLog = 0
   constructor(readonly key: K) {}
 

@@ -1,4 +1,5 @@
 import { config, from, type Observable, type ObservableInput, type SchedulerLike, type Subscriber, type Subscription } from 'rxjs'
+import { ArrivalLog } from './batch-arrivals'
 import { Batch, BatchError, ItemRef, Lane, RecordJob, type BatchOwner, type Entry } from './batch-parts'
 import type { Processed } from './processed'
 
@@ -14,8 +15,6 @@ export interface BatchSettings<T, I, R, K> {
   readonly accumulationDelay: number
   readonly scheduler: SchedulerLike
 }
-
-const LOG_CHUNK = 8192
 
 /** An error thrown by a consumer inside a Promise callback: reported as RxJS reports those, not swallowed. */
 function reportUnhandled(err: unknown): void {
@@ -41,8 +40,8 @@ function reportUnhandled(err: unknown): void {
  */
 export class BatchQueues<T, I, R, K> implements BatchOwner<T, I, R, K> {
   readonly #keys = new Map<K, Lane<T, I, R, K>>()
-  #logChunks: unknown[][] = []
-  #logTail: unknown[] = []
+  /** Entries that wait, until a batch finishes and they join their lanes' queues. */
+  readonly #waiting = new ArrivalLog<T, I, R, K>()
   /** Without `itemsOf` an entry is the item, which is the record. */
   readonly #plain: boolean
   #forming: Batch<T, I, R, K> | null = null
@@ -119,32 +118,8 @@ export class BatchQueues<T, I, R, K> implements BatchOwner<T, I, R, K> {
     let lane = this.#keys.get(key)
     if (lane === undefined) this.#keys.set(key, (lane = new Lane(key)))
     if (!lane.hasWaiting() && (lane.holder === null || lane.holder === this.#forming)) this.#place(lane, item, entry)
-    else {
-      let log = this.#logTail
-      if (log.length === LOG_CHUNK) {
-        this.#logChunks.push(log)
-        this.#logTail = log = []
-      }
-      log.push(entry, lane)
-      lane.inLog++
-    }
+    else this.#waiting.append(entry, lane)
     return true
-  }
-
-  /** Moves every entry of the arrival log into its lane's queue, in arrival order. */
-  #distribute(): void {
-    const chunks = this.#logChunks
-    chunks.push(this.#logTail)
-    this.#logChunks = []
-    this.#logTail = []
-    for (let c = 0; c < chunks.length; c++) {
-      const log = chunks[c]!
-      for (let i = 0; i < log.length; i += 2) {
-        const lane = log[i + 1] as Lane<T, I, R, K>
-        lane.inLog--
-        lane.enqueue(log[i] as Entry<T, I, R>)
-      }
-    }
   }
 
   /** Called by a batch whose run completed. */
@@ -200,8 +175,7 @@ export class BatchQueues<T, I, R, K> implements BatchOwner<T, I, R, K> {
     }
     this.#running.clear()
     this.#keys.clear()
-    this.#logChunks = []
-    this.#logTail = []
+    this.#waiting.clear()
     this.#forming = this.#sealedHead = this.#sealedTail = null
   }
 
@@ -251,8 +225,9 @@ export class BatchQueues<T, I, R, K> implements BatchOwner<T, I, R, K> {
   /** The key's batch finished: its waiting items join the forming batch until one of them seals it. */
   #release(lane: Lane<T, I, R, K>): void {
     lane.holder = null
-    if (lane.inLog !== 0) this.#distribute()
-    while (lane.hasWaiting() && (lane.holder === null || lane.holder === this.#forming)) {
+    if (lane.inLog !== 0) this.#waiting.sortIntoLanes()
+    // Sorting put every waiting entry of the lane in its queue (nothing arrives during this loop).
+    while (lane.waiting !== null && (lane.holder === null || lane.holder === this.#forming)) {
       const entry = lane.dequeue()
       this.#place(lane, this.#plain ? (entry as I) : (entry as ItemRef<T, I, R>).item, entry)
     }

@@ -1,0 +1,59 @@
+import type { Entry, Lane } from './batch-parts'
+
+/** Slots per chunk, two per entry: 64 KiB of pointers, so a chunk is an ordinary young object, not a large old one. */
+const CHUNK = 8192
+
+/**
+ * The entries that must wait (their key is in a sealed or running batch), in arrival order, each beside its
+ * lane, until a batch of one of those keys finishes: then {@link sortIntoLanes} moves them all into their
+ * lanes' queues at once. Internal to `batchByKey`.
+ *
+ * Why not straight into the lane's queue: a key's queue lives as long as the key is busy, so under a flood
+ * (a synchronous or fast source, every key busy) its array is old long before it fills, and every record
+ * stored into it is an old-to-young pointer the garbage collector must track, scan and copy; that cost more
+ * than all the rest of batchByKey. Appending to the chunk being filled stores into a young array, as a plain
+ * buffer would, and the later sort stores old records into the lanes' new arrays. Each entry moves once more,
+ * in two linear passes, O(1) amortised; memory stays two pointers per waiting entry.
+ *
+ * ```text
+ * arrivals:  a1 b1 a2 c1 b2        (a, b, c busy)
+ * log:       [a1 A, b1 B, a2 A, c1 C, b2 B]
+ * sorted:    A: a1 a2   B: b1 b2   C: c1      (when a batch holding a, b or c finishes)
+ * ```
+ */
+export class ArrivalLog<T, I, R, K> {
+  /** Filled chunks, oldest first; each is [entry, lane, entry, lane, ...]. */
+  #full: unknown[][] = []
+  #tail: unknown[] = []
+
+  /** Appends a waiting entry of `lane`, which counts it in `inLog` until the sort. */
+  append(entry: Entry<T, I, R>, lane: Lane<T, I, R, K>): void {
+    let tail = this.#tail
+    if (tail.length === CHUNK) {
+      this.#full.push(tail)
+      this.#tail = tail = []
+    }
+    tail.push(entry, lane)
+    lane.inLog++
+  }
+
+  /** Moves every entry into its lane's queue, in arrival order (so behind what the lane already holds). */
+  sortIntoLanes(): void {
+    const chunks = this.#full
+    chunks.push(this.#tail)
+    this.clear()
+    for (let c = 0; c < chunks.length; c++) {
+      const chunk = chunks[c]!
+      for (let i = 0; i < chunk.length; i += 2) {
+        const lane = chunk[i + 1] as Lane<T, I, R, K>
+        lane.inLog--
+        lane.enqueue(chunk[i] as Entry<T, I, R>)
+      }
+    }
+  }
+
+  clear(): void {
+    this.#full = []
+    this.#tail = []
+  }
+}
