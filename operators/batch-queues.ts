@@ -228,8 +228,14 @@ export class BatchQueues<T, I, R, K> implements BatchOwner<T, I, R, K> {
     if (lane.inLog !== 0) this.#waiting.sortIntoLanes()
     // Sorting put every waiting entry of the lane in its queue (nothing arrives during this loop).
     while (lane.waiting !== null && (lane.holder === null || lane.holder === this.#forming)) {
-      const entry = lane.dequeue()
-      this.#place(lane, this.#plain ? (entry as I) : (entry as ItemRef<T, I, R>).item, entry)
+      const batch = this.#forming ?? this.#open()
+      if (lane.holder !== batch) {
+        lane.holder = batch
+        batch.lanes.push(lane)
+      }
+      // The forming batch is never full (a full one is sealed at once), so each round moves at least one.
+      lane.moveInto(batch, this.s.maxBatchSize - batch.entries.length, this.#plain)
+      if (batch.entries.length >= this.s.maxBatchSize) this.#seal(batch)
     }
     if (lane.holder === null) this.#keys.delete(lane.key)
   }
