@@ -73,10 +73,6 @@ export class Lane<T, I, R, K> {
   hasWaiting(): boolean {
     return this.waiting !== null || this.inLog !== 0
   }
-  enqueue(entry: Entry<T, I, R>): void {
-    if (this.waiting === null) this.waiting = [entry]
-    else this.waiting.push(entry)
-  }
   /** Makes room at the end of `waiting` for the `inLog` entries the log's sort will {@link fill} in. */
   reserve(): void {
     if (this.waiting === null) {
@@ -92,17 +88,9 @@ export class Lane<T, I, R, K> {
     this.waiting![this.#filled++] = entry
     this.inLog--
   }
-  /** The oldest waiting entry; call only when `waiting` is not null. */
-  dequeue(): Entry<T, I, R> {
-    const waiting = this.waiting!
-    const entry = waiting[this.head]!
-    waiting[this.head++] = undefined as unknown as Entry<T, I, R>
-    this.#afterRead(waiting)
-    return entry
-  }
   /**
    * Moves the oldest waiting entries, at most `max` (>= 1), to the end of `batch` in order; call only when
-   * `waiting` is not null. One loop per batch a release fills, instead of a dequeue and a placement per item.
+   * `waiting` is not null. One loop per batch a release fills, not a dequeue and a placement per item.
    */
   moveInto(batch: Batch<T, I, R, K>, max: number, entriesAreItems: boolean): void {
     const waiting = this.waiting!
