@@ -31,8 +31,10 @@ function reportUnhandled(err: unknown): void {
  *
  * Invariants: at most one batch is forming (accepting items); a lane's `holder` is the one unfinished batch
  * with its items, and a lane has waiting items only while its holder is sealed or running; a lane is in
- * `#keys` iff it has a holder or waiting items. Batches start only in `#drain`, a loop guarded by
- * `#draining`, so runs that finish synchronously re-enter at constant depth instead of recursing per batch.
+ * `#keys` iff it has a holder or waiting items. A key's waiting items sit in its lane's queue (the older)
+ * and in the arrival log (the newer); releasing a lane with items in the log first sorts the whole log into
+ * the lanes' queues. Batches start only in `#drain`, a loop guarded by `#draining`, so runs that finish
+ * synchronously re-enter at constant depth instead of recursing per batch.
  *
  * One delay timer at most, not one per batch: most batches fill before their delay, and scheduling then
  * cancelling a timer per batch cost more than the rest of the batch's bookkeeping. The timer is armed for the
