@@ -23,20 +23,26 @@ const CHUNK = 8192
  * ```
  */
 export class ArrivalLog<T, I, R, K> {
-  /** Filled chunks, oldest first; each is [entry, lane, entry, lane, ...]. */
+  /** Filled chunks, oldest first; each is [entry, lane, entry, lane, ...], CHUNK slots. */
   #full: unknown[][] = []
+  /** The chunk being filled, up to `#used` slots. */
   #tail: unknown[] = []
+  #used = 0
   /** The distinct lanes with entries in the log, so the sort can size their arrays before filling them. */
   #lanes: Lane<T, I, R, K>[] = []
 
   /** Appends a waiting entry of `lane`, which counts it in `inLog` until the sort. */
   append(entry: Entry<T, I, R>, lane: Lane<T, I, R, K>): void {
     let tail = this.#tail
-    if (tail.length === CHUNK) {
+    if (this.#used === CHUNK) {
       this.#full.push(tail)
-      this.#tail = tail = []
+      // A full chunk means a flood: take the next one at its final size instead of growing it by copies. The
+      // first chunk after a sort grows from empty, so a log that holds a few entries stays small.
+      this.#tail = tail = new Array<unknown>(CHUNK)
+      this.#used = 0
     }
-    tail.push(entry, lane)
+    tail[this.#used++] = entry
+    tail[this.#used++] = lane
     if (lane.inLog++ === 0) this.#lanes.push(lane)
   }
 
@@ -46,19 +52,22 @@ export class ArrivalLog<T, I, R, K> {
    */
   sortIntoLanes(): void {
     const chunks = this.#full
-    chunks.push(this.#tail)
+    const tail = this.#tail
+    const used = this.#used
     const lanes = this.#lanes
     this.clear()
     for (let i = 0; i < lanes.length; i++) lanes[i]!.reserve()
-    for (let c = 0; c < chunks.length; c++) {
-      const chunk = chunks[c]!
-      for (let i = 0; i < chunk.length; i += 2) (chunk[i + 1] as Lane<T, I, R, K>).fill(chunk[i] as Entry<T, I, R>)
+    for (let c = 0; c <= chunks.length; c++) {
+      const chunk = c < chunks.length ? chunks[c]! : tail
+      const end = c < chunks.length ? CHUNK : used
+      for (let i = 0; i < end; i += 2) (chunk[i + 1] as Lane<T, I, R, K>).fill(chunk[i] as Entry<T, I, R>)
     }
   }
 
   clear(): void {
     this.#full = []
     this.#tail = []
+    this.#used = 0
     this.#lanes = []
   }
 }
