@@ -41,9 +41,10 @@ export interface BatchByKeyItemsOptions<T, I> extends BatchByKeyOptions {
  *   {@link BatchError} naming the batch's records and items, and all work is cancelled. An error of `keyOf`,
  *   `itemsOf` or the source errors the output as is. Unsubscribing cancels running batches and the timer.
  *
- * Keys compare like `Map` keys. O(1) amortised per item: a key's waiting items sit in one array read from
- * the front (compacted as it is read), the sealed batches in a linked FIFO, each waiting item moves once; one
- * delay timer serves all batches; synchronous runs are trampolined, not recursed.
+ * Keys compare like `Map` keys. O(1) amortised per item: an item that must wait is appended to one arrival
+ * log, sorted into its key's queue (an array read from the front, compacted as it is read) when a batch
+ * finishes, and moved from there into a batch; the sealed batches sit in a linked FIFO; one delay timer
+ * serves all batches; synchronous runs are trampolined, not recursed.
  *
  * ```text
  * maxBatchSize 2, maxConcurrentBatches 1, accumulationDelay 2; letters are keys; run takes 4 frames

@@ -1,4 +1,5 @@
 import type { Observer, Subscription } from 'rxjs'
+import type { ArrivalLog } from './batch-arrivals'
 
 const NO_RESULTS: readonly never[] = Object.freeze([])
 
@@ -54,31 +55,61 @@ export type Entry<T, I, R> = I | ItemRef<T, I, R>
 
 /**
  * One key. `holder` is the unfinished batch holding the key's items (forming, sealed or running); while it is
- * not the forming batch, the key's new items wait in `waiting[head..]`, so a key is never in two running
- * batches. An array with a read index, not a linked list: one pointer per waiting item instead of a node.
+ * not the forming batch, the key's new items wait, so a key is never in two running batches: first in the
+ * machine's {@link ArrivalLog} (counted in `inLog`), then, once a batch finishes and the log is sorted, in
+ * `waiting[head..]`. An array with a read index, not a linked list: one pointer per waiting item, not a node.
  */
 export class Lane<T, I, R, K> {
-  /** Null when nothing waits (never an empty array), so the per-item check is one comparison. */
+  /** Null when nothing waits here (never an empty array), so the per-item check is one comparison. */
   waiting: Entry<T, I, R>[] | null = null
   head = 0
   holder: Batch<T, I, R, K> | null = null
+  /** This key's entries still in the arrival log: they wait behind `waiting`. */
+  inLog = 0
+  /** Where the log's sort writes the next entry into `waiting`. */
+  #filled = 0
   constructor(readonly key: K) {}
 
   hasWaiting(): boolean {
-    return this.waiting !== null
+    return this.waiting !== null || this.inLog !== 0
   }
-  enqueue(entry: Entry<T, I, R>): void {
-    if (this.waiting === null) this.waiting = [entry]
-    else this.waiting.push(entry)
+  /** Makes room at the end of `waiting` for the `inLog` entries the log's sort will {@link fill} in. */
+  reserve(): void {
+    if (this.waiting === null) {
+      this.waiting = new Array<Entry<T, I, R>>(this.inLog)
+      this.#filled = 0
+    } else {
+      this.#filled = this.waiting.length
+      this.waiting.length += this.inLog
+    }
+  }
+  /** The log's next entry of this lane, into the room {@link reserve} made. */
+  fill(entry: Entry<T, I, R>): void {
+    this.waiting![this.#filled++] = entry
+    this.inLog--
   }
   /**
-   * The oldest waiting entry; call only when {@link hasWaiting}. Drops the array once emptied, and compacts it
-   * when the read part is half of it: a hot key whose queue never empties must not keep what already ran.
+   * Moves the oldest waiting entries, at most `max` (>= 1), to the end of `batch` in order; call only when
+   * `waiting` is not null. One loop per batch a release fills, not a dequeue and a placement per item.
    */
-  dequeue(): Entry<T, I, R> {
+  moveInto(batch: Batch<T, I, R, K>, max: number, entriesAreItems: boolean): void {
     const waiting = this.waiting!
-    const entry = waiting[this.head]!
-    waiting[this.head++] = undefined as unknown as Entry<T, I, R>
+    const end = Math.min(waiting.length, this.head + max)
+    const { entries, items } = batch
+    for (let i = this.head; i < end; i++) {
+      const entry = waiting[i]!
+      waiting[i] = undefined as unknown as Entry<T, I, R>
+      entries.push(entry)
+      if (!entriesAreItems) items.push((entry as ItemRef<T, I, R>).item)
+    }
+    this.head = end
+    this.#afterRead(waiting)
+  }
+  /**
+   * Drops the array once emptied, and compacts it when the read part is half of it: a hot key whose queue
+   * never empties must not keep what already ran.
+   */
+  #afterRead(waiting: Entry<T, I, R>[]): void {
     if (this.head === waiting.length) {
       this.waiting = null
       this.head = 0
@@ -89,7 +120,6 @@ export class Lane<T, I, R, K> {
       waiting.length -= this.head
       this.head = 0
     }
-    return entry
   }
 }
 

@@ -1,4 +1,5 @@
 import { config, from, type Observable, type ObservableInput, type SchedulerLike, type Subscriber, type Subscription } from 'rxjs'
+import { ArrivalLog } from './batch-arrivals'
 import { Batch, BatchError, ItemRef, Lane, RecordJob, type BatchOwner, type Entry } from './batch-parts'
 import type { Processed } from './processed'
 
@@ -30,8 +31,10 @@ function reportUnhandled(err: unknown): void {
  *
  * Invariants: at most one batch is forming (accepting items); a lane's `holder` is the one unfinished batch
  * with its items, and a lane has waiting items only while its holder is sealed or running; a lane is in
- * `#keys` iff it has a holder or waiting items. Batches start only in `#drain`, a loop guarded by
- * `#draining`, so runs that finish synchronously re-enter at constant depth instead of recursing per batch.
+ * `#keys` iff it has a holder or waiting items. A key's waiting items sit in its lane's queue (the older)
+ * and in the arrival log (the newer); releasing a lane with items in the log first sorts the whole log into
+ * the lanes' queues. Batches start only in `#drain`, a loop guarded by `#draining`, so runs that finish
+ * synchronously re-enter at constant depth instead of recursing per batch.
  *
  * One delay timer at most, not one per batch: most batches fill before their delay, and scheduling then
  * cancelling a timer per batch cost more than the rest of the batch's bookkeeping. The timer is armed for the
@@ -39,6 +42,8 @@ function reportUnhandled(err: unknown): void {
  */
 export class BatchQueues<T, I, R, K> implements BatchOwner<T, I, R, K> {
   readonly #keys = new Map<K, Lane<T, I, R, K>>()
+  /** Entries that wait, until a batch finishes and they join their lanes' queues. */
+  readonly #waiting = new ArrivalLog<T, I, R, K>()
   /** Without `itemsOf` an entry is the item, which is the record. */
   readonly #plain: boolean
   #forming: Batch<T, I, R, K> | null = null
@@ -115,7 +120,7 @@ export class BatchQueues<T, I, R, K> implements BatchOwner<T, I, R, K> {
     let lane = this.#keys.get(key)
     if (lane === undefined) this.#keys.set(key, (lane = new Lane(key)))
     if (!lane.hasWaiting() && (lane.holder === null || lane.holder === this.#forming)) this.#place(lane, item, entry)
-    else lane.enqueue(entry)
+    else this.#waiting.append(entry, lane)
     return true
   }
 
@@ -172,6 +177,7 @@ export class BatchQueues<T, I, R, K> implements BatchOwner<T, I, R, K> {
     }
     this.#running.clear()
     this.#keys.clear()
+    this.#waiting.clear()
     this.#forming = this.#sealedHead = this.#sealedTail = null
   }
 
@@ -221,9 +227,17 @@ export class BatchQueues<T, I, R, K> implements BatchOwner<T, I, R, K> {
   /** The key's batch finished: its waiting items join the forming batch until one of them seals it. */
   #release(lane: Lane<T, I, R, K>): void {
     lane.holder = null
-    while (lane.hasWaiting() && (lane.holder === null || lane.holder === this.#forming)) {
-      const entry = lane.dequeue()
-      this.#place(lane, this.#plain ? (entry as I) : (entry as ItemRef<T, I, R>).item, entry)
+    if (lane.inLog !== 0) this.#waiting.sortIntoLanes()
+    // Sorting put every waiting entry of the lane in its queue (nothing arrives during this loop).
+    while (lane.waiting !== null && (lane.holder === null || lane.holder === this.#forming)) {
+      const batch = this.#forming ?? this.#open()
+      if (lane.holder !== batch) {
+        lane.holder = batch
+        batch.lanes.push(lane)
+      }
+      // The forming batch is never full (a full one is sealed at once), so each round moves at least one.
+      lane.moveInto(batch, this.s.maxBatchSize - batch.entries.length, this.#plain)
+      if (batch.entries.length >= this.s.maxBatchSize) this.#seal(batch)
     }
     if (lane.holder === null) this.#keys.delete(lane.key)
   }

@@ -46,6 +46,8 @@ interface Observation {
   starts: { size: number; concurrent: number; sharedKeys: number[] }[]
   /** How many times each item id reached `run`. */
   runs: Map<string, number>
+  /** Per key, its item ids in the order they reached `run` (batch by batch, in batch order). */
+  runOrder: Map<number, string[]>
   /** Item ids whose batch's results came back. */
   finishedItems: Set<string>
   /** Per emitted record: its id, whether all its items had finished then, and the results. */
@@ -55,7 +57,7 @@ interface Observation {
 }
 
 function simulate(s: Scenario): Observation {
-  const obs: Observation = { starts: [], runs: new Map(), finishedItems: new Set(), emitted: [], completed: false, error: undefined }
+  const obs: Observation = { starts: [], runs: new Map(), runOrder: new Map(), finishedItems: new Set(), emitted: [], completed: false, error: undefined }
   const scheduler = new TestScheduler(() => undefined)
   const activeKeys = new Map<number, number>()
   let active = 0
@@ -63,7 +65,10 @@ function simulate(s: Scenario): Observation {
   const run = (batch: readonly Item[]) => {
     const keys = new Set(batch.map((item) => item.key))
     obs.starts.push({ size: batch.length, concurrent: active + 1, sharedKeys: [...keys].filter((k) => activeKeys.has(k)) })
-    for (const item of batch) obs.runs.set(item.id, (obs.runs.get(item.id) ?? 0) + 1)
+    for (const item of batch) {
+      obs.runs.set(item.id, (obs.runs.get(item.id) ?? 0) + 1)
+      obs.runOrder.set(item.key, [...(obs.runOrder.get(item.key) ?? []), item.id])
+    }
     const results = batch.map((item) => `${item.id}!`)
     const settle = (): string[] => {
       active--
@@ -113,6 +118,21 @@ describe('batchByKey', () => {
         fc.property(scenario, (s) => {
           const obs = simulate(s)
           for (const start of obs.starts) expect(start.sharedKeys).to.deep.equal([])
+        }),
+        { numRuns: NUM_RUNS },
+      )
+    })
+
+    // A key's items reach run in arrival order, within a batch and across batches.
+    // Caught: the arrival log's sort walking each chunk backwards (`for (let i = chunk.length - 2; i >= 0;
+    // i -= 2)` in ArrivalLog.sortIntoLanes): a key's waiting items then run newest first.
+    it("runs each key's items in arrival order", () => {
+      fc.assert(
+        fc.property(scenario, (s) => {
+          const obs = simulate(s)
+          const arrival = new Map<number, string[]>()
+          for (const item of s.records.flatMap((r) => r.items)) arrival.set(item.key, [...(arrival.get(item.key) ?? []), item.id])
+          expect(obs.runOrder).to.deep.equal(arrival)
         }),
         { numRuns: NUM_RUNS },
       )
