@@ -14,7 +14,8 @@
  * 4. `parallel_consumer_work`: Confluent Parallel Consumer, KEY order, `concurrency` threads, the same work.
  *
  * `--json` prints one JSON object as the last line: `noop_vs_raw` (2 / 1: the median over raw/no-op pairs run
- * back to back, `--noop-pairs` more after the reps), `work_vs_kafkajs` (kafka-rx /
+ * back to back, `--noop-pairs` more after the reps; each of those runs measures a pass over the topic after
+ * `--warmups` unmeasured ones in its process, i.e. warm code), `work_vs_kafkajs` (kafka-rx /
  * eachMessage), `work_vs_parallel_consumer` (kafka-rx / Parallel Consumer; null with --no-jvm), and each
  * case's records/s and peak RSS (median records/s over the reps, highest peak).
  *
@@ -42,6 +43,7 @@ export interface Options {
   maxInFlight: number
   reps: number
   noopPairs: number
+  warmups: number
   sampleRecords: number
   sampleMs: number
   jvm: boolean
@@ -50,7 +52,7 @@ export interface Options {
 
 export const DEFAULTS: Options = {
   json: false, records: 200_000, partitions: 12, keys: 1_000, valueBytes: 64, workMs: 2, concurrency: 512,
-  maxInFlight: 10_000, reps: 1, noopPairs: 6, sampleRecords: 30_000, sampleMs: 20_000, jvm: true, cpuProf: false,
+  maxInFlight: 10_000, reps: 1, noopPairs: 6, warmups: 2, sampleRecords: 30_000, sampleMs: 20_000, jvm: true, cpuProf: false,
 }
 
 const HELP = `npm run bench -- kafka [options]
@@ -62,6 +64,8 @@ const HELP = `npm run bench -- kafka [options]
   --max-in-flight N      kafka-rx maxInFlight (default ${DEFAULTS.maxInFlight})
   --reps N               run every case N times, interleaved (default ${DEFAULTS.reps})
   --noop-pairs N         then N more raw/no-op pairs, for noop_vs_raw (default ${DEFAULTS.noopPairs})
+  --warmups N            unmeasured passes over the topic before each raw/no-op run, in its process
+                         (default ${DEFAULTS.warmups}; 0 measures a cold process)
   --sample-records N     eachMessage stops after N records ... (default ${DEFAULTS.sampleRecords})
   --sample-ms N          ... or N ms after its first record, whichever first (default ${DEFAULTS.sampleMs})
   --no-jvm               skip the Parallel Consumer case (no java or mvn needed)
@@ -101,6 +105,8 @@ export async function run(args: string[]): Promise<void> {
         name, brokers: broker.brokers, topic, groupId, records: options.records, partitions: options.partitions,
         workMs: options.workMs, concurrency: options.concurrency, maxInFlight: options.maxInFlight, timeoutMs: Math.max(120_000, options.records / 10),
         ...(name === 'each_message_work' ? { sampleRecords: options.sampleRecords, sampleMs: options.sampleMs } : {}),
+        // The CPU-bound pair runs warm, as a long-running consumer does (the others are bound by their work).
+        ...(name === 'raw_each_batch' || name === 'kafka_rx_noop' ? { warmups: options.warmups } : {}),
       }, options.cpuProf)
     for (let rep = 1; rep <= options.reps; rep++) {
       const order: (NodeCaseName | 'parallel_consumer_work')[] = [...pairOrder(rep), 'each_message_work', 'kafka_rx_work']
@@ -136,7 +142,7 @@ function parseArgs(args: string[]): Options | undefined {
   const o: Options = { ...DEFAULTS }
   const numeric: Record<string, keyof Options> = {
     '--records': 'records', '--partitions': 'partitions', '--keys': 'keys', '--work-ms': 'workMs', '--concurrency': 'concurrency',
-    '--max-in-flight': 'maxInFlight', '--reps': 'reps', '--noop-pairs': 'noopPairs', '--sample-records': 'sampleRecords', '--sample-ms': 'sampleMs', '--value-bytes': 'valueBytes',
+    '--max-in-flight': 'maxInFlight', '--reps': 'reps', '--noop-pairs': 'noopPairs', '--warmups': 'warmups', '--sample-records': 'sampleRecords', '--sample-ms': 'sampleMs', '--value-bytes': 'valueBytes',
   }
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!
@@ -146,7 +152,7 @@ function parseArgs(args: string[]): Options | undefined {
     else if (a === '--cpu-prof') o.cpuProf = true
     else if (a in numeric) {
       const value = Number(args[++i])
-      if (!Number.isInteger(value) || value < (a === '--work-ms' || a === '--noop-pairs' ? 0 : 1)) throw new Error(`kafka bench: ${a} needs a positive integer`)
+      if (!Number.isInteger(value) || value < (a === '--work-ms' || a === '--noop-pairs' || a === '--warmups' ? 0 : 1)) throw new Error(`kafka bench: ${a} needs a positive integer`)
       ;(o as unknown as Record<string, number>)[numeric[a]!] = value
     } else throw new Error(`kafka bench: unknown option ${a} (try --help)`)
   }
