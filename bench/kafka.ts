@@ -14,8 +14,8 @@
  * 4. `parallel_consumer_work`: Confluent Parallel Consumer, KEY order, `concurrency` threads, the same work.
  *
  * `--json` prints one JSON object as the last line: `noop_vs_raw` (2 / 1: the median over raw/no-op pairs run
- * back to back, `--noop-pairs` more after the reps; each of those runs measures a pass over the topic after
- * `--warmups` unmeasured ones in its process, i.e. warm code), `work_vs_kafkajs` (kafka-rx /
+ * back to back, `--noop-pairs` more after the reps; with `--warmups N` each of those runs measures a pass over
+ * the topic after N unmeasured ones in its process, i.e. warm code), `work_vs_kafkajs` (kafka-rx /
  * eachMessage), `work_vs_parallel_consumer` (kafka-rx / Parallel Consumer; null with --no-jvm), and each
  * case's records/s and peak RSS (median records/s over the reps, highest peak).
  *
@@ -52,7 +52,7 @@ export interface Options {
 
 export const DEFAULTS: Options = {
   json: false, records: 200_000, partitions: 12, keys: 1_000, valueBytes: 64, workMs: 2, concurrency: 512,
-  maxInFlight: 10_000, reps: 1, noopPairs: 6, warmups: 2, sampleRecords: 30_000, sampleMs: 20_000, jvm: true, cpuProf: false,
+  maxInFlight: 10_000, reps: 1, noopPairs: 6, warmups: 0, sampleRecords: 30_000, sampleMs: 20_000, jvm: true, cpuProf: false,
 }
 
 const HELP = `npm run bench -- kafka [options]
@@ -64,8 +64,8 @@ const HELP = `npm run bench -- kafka [options]
   --max-in-flight N      kafka-rx maxInFlight (default ${DEFAULTS.maxInFlight})
   --reps N               run every case N times, interleaved (default ${DEFAULTS.reps})
   --noop-pairs N         then N more raw/no-op pairs, for noop_vs_raw (default ${DEFAULTS.noopPairs})
-  --warmups N            unmeasured passes over the topic before each raw/no-op run, in its process
-                         (default ${DEFAULTS.warmups}; 0 measures a cold process)
+  --warmups N            unmeasured passes over the topic before each raw/no-op run, in its process:
+                         warm code, as a long-running consumer runs (default ${DEFAULTS.warmups}: a cold process)
   --sample-records N     eachMessage stops after N records ... (default ${DEFAULTS.sampleRecords})
   --sample-ms N          ... or N ms after its first record, whichever first (default ${DEFAULTS.sampleMs})
   --no-jvm               skip the Parallel Consumer case (no java or mvn needed)
@@ -105,7 +105,8 @@ export async function run(args: string[]): Promise<void> {
         name, brokers: broker.brokers, topic, groupId, records: options.records, partitions: options.partitions,
         workMs: options.workMs, concurrency: options.concurrency, maxInFlight: options.maxInFlight, timeoutMs: Math.max(120_000, options.records / 10),
         ...(name === 'each_message_work' ? { sampleRecords: options.sampleRecords, sampleMs: options.sampleMs } : {}),
-        // The CPU-bound pair runs warm, as a long-running consumer does (the others are bound by their work).
+        // With --warmups the CPU-bound pair runs warm, as a long-running consumer does (the others are bound by
+        // their work).
         ...(name === 'raw_each_batch' || name === 'kafka_rx_noop' ? { warmups: options.warmups } : {}),
       }, options.cpuProf)
     for (let rep = 1; rep <= options.reps; rep++) {
