@@ -91,7 +91,22 @@ function figures(count: number, runs: Measurement[]): CaseFigures {
  * `npm run bench -- operators [--json] [--records N] [--keys K] [--partitions P] [--concurrency C] [--reps R]
  * [--naive-reps R] [--latency-ms D] [--warmup W] [--warmup-runs K]`
  */
+const HELP = `npm run bench -- operators [options]
+  --json               one JSON object as the last line of stdout (progress goes to stderr)
+  --records N          records per measured run (default 1000000); scaling also runs N/10 and 3N
+  --keys N             distinct keys (default 10000)         --partitions N  (default 12)
+  --concurrency N      groupByKeyConcat's concurrency (default 256)
+  --reps N             rounds over the cases (default 5)     --naive-reps N  rounds with the naive cases (default 3)
+  --warmup N           records per warm-up run (default max(10000, N/20))
+  --warmup-runs N      warm-up runs before each measured run (default 5)
+  --latency-ms N       the latency-bound case's timer (default 5)
+`
+
 export async function run(args: string[]): Promise<void> {
+  if (args.includes('--help') || args.includes('-h')) {
+    process.stdout.write(HELP)
+    return
+  }
   const config = parseArgs(args)
   if (config.child !== undefined) {
     const [what, count] = config.child.split('@')
