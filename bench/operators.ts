@@ -2,8 +2,7 @@ import { performance } from 'node:perf_hooks'
 import { forkJson, median, mib } from './measure'
 import { COMMIT, makeCases, measureCase, measureLatency, type CaseConfig, type LatencyMeasurement, type Measurement } from './operators-cases'
 import { measureScaling, type ScalingMeasurement } from './scaling'
-import { measureStatsPair, type StatsPairMeasurement } from './stats-cost'
-import { measureBatcherPair, type BatcherPairMeasurement } from './batcher-pair'
+import { measurePair, type PairMeasurement } from './paired-runs'
 import { printOperatorsReport, type CaseFigures, type LatencyFigures, type OperatorsReport } from './operators-report'
 
 /** Settings of the operators suite; each has a flag of the same name (`--records 20000`, `--latency-ms 5`). */
@@ -112,8 +111,8 @@ export async function run(args: string[]): Promise<void> {
     const [what, count] = config.child.split('@')
     const result =
       what === 'latency' ? await measureLatency(config, Number(count))
-        : what === 'stats' ? await measureStatsPair(config, Number(count), STATS_PAIRS)
-        : what === 'batcher_pair' ? await measureBatcherPair(config, Number(count), BATCHER_PAIRS)
+        : what === 'stats' ? await measurePair(config, 'chain_sync', 'chain_sync_stats', Number(count), STATS_PAIRS)
+        : what === 'batcher_pair' ? await measurePair(config, 'naive_batcher', 'batcher', Number(count), BATCHER_PAIRS)
           : what === 'scale' ? await measureScaling(config, count!, sizesOf(config.records), SCALE_ROUNDS)
           : await measureCase(config, what, Number(count))
     process.stdout.write(`${JSON.stringify(result)}\n`)
@@ -174,29 +173,24 @@ export async function run(args: string[]): Promise<void> {
     }
   }
 
-  // Live stats: paired runs in one process each (see bench/stats-cost.ts); the cost is the median of the
-  // per-pair ratios over every process.
-  log(`live stats: chain_sync against chain_sync_stats at ${N} records, ${STATS_PAIRS} pairs in each of ${Math.min(config.reps, 5)} processes`)
-  const statsRatios: number[] = []
-  const statsCpuRatios: number[] = []
-  for (let rep = 0; rep < Math.min(config.reps, 5); rep++) {
-    const m = forkJson<StatsPairMeasurement>(script, childArgs(config, `stats@${N}`))
-    m.statsMs.forEach((ms, i) => statsRatios.push(ms / m.baseMs[i]!))
-    m.statsCpuMs.forEach((ms, i) => statsCpuRatios.push(ms / m.baseCpuMs[i]!))
-    log(`  process ${rep + 1}: stats/base per pair ${m.statsMs.map((ms, i) => (ms / m.baseMs[i]!).toFixed(3)).join(' ')}`)
+  // Paired runs, several processes each (bench/paired-runs.ts): live stats against the plain chain, and
+  // (issue 5) batchByKey against the naive batcher; each cost is the median of the per-pair ratios over every
+  // process. The cases table keeps the batcher cases' separate-process figures too.
+  const processes = Math.min(config.reps, 5)
+  const pairedRatios = (label: string, child: string, pairs: number): { wall: number[]; cpu: number[] } => {
+    log(`${label} at ${N} records, ${pairs} pairs in each of ${processes} processes`)
+    const wall: number[] = []
+    const cpu: number[] = []
+    for (let rep = 0; rep < processes; rep++) {
+      const m = forkJson<PairMeasurement>(script, childArgs(config, `${child}@${N}`))
+      m.otherMs.forEach((ms, i) => wall.push(ms / m.baseMs[i]!))
+      m.otherCpuMs.forEach((ms, i) => cpu.push(ms / m.baseCpuMs[i]!))
+      log(`  process ${rep + 1}: per pair ${m.otherMs.map((ms, i) => (ms / m.baseMs[i]!).toFixed(3)).join(' ')}`)
+    }
+    return { wall, cpu }
   }
-
-  // Issue 5: batchByKey against the naive batcher, paired in one process like the stats (bench/batcher-pair.ts);
-  // the cost is the median of the per-pair ratios over every process. The cases table keeps both separately.
-  log(`batcher: batcher against naive_batcher at ${N} records, ${BATCHER_PAIRS} pairs in each of ${Math.min(config.reps, 5)} processes`)
-  const batcherRatios: number[] = []
-  const batcherCpuRatios: number[] = []
-  for (let rep = 0; rep < Math.min(config.reps, 5); rep++) {
-    const m = forkJson<BatcherPairMeasurement>(script, childArgs(config, `batcher_pair@${N}`))
-    m.batcherMs.forEach((ms, i) => batcherRatios.push(ms / m.naiveMs[i]!))
-    m.batcherCpuMs.forEach((ms, i) => batcherCpuRatios.push(ms / m.naiveCpuMs[i]!))
-    log(`  process ${rep + 1}: batcher/naive per pair ${m.batcherMs.map((ms, i) => (ms / m.naiveMs[i]!).toFixed(3)).join(' ')}`)
-  }
+  const { wall: statsRatios, cpu: statsCpuRatios } = pairedRatios('live stats: chain_sync_stats / chain_sync', 'stats', STATS_PAIRS)
+  const { wall: batcherRatios, cpu: batcherCpuRatios } = pairedRatios('batcher: batcher / naive_batcher', 'batcher_pair', BATCHER_PAIRS)
 
   const latencyMs = median(latencyRuns.map((r) => r.ms))
   const meanMs = median(latencyRuns.map((r) => r.meanProjectionMs))

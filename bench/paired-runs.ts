@@ -1,0 +1,51 @@
+import { makeCases, runChecked, type CaseConfig } from './operators-cases'
+import type { RecordShape } from './records'
+
+/** One process's paired runs of two cases, in ms (wall and CPU), pair i being `baseMs[i]` and `otherMs[i]`. */
+export interface PairMeasurement {
+  baseMs: number[]
+  otherMs: number[]
+  baseCpuMs: number[]
+  otherCpuMs: number[]
+}
+
+/**
+ * The body of a paired child (`stats@count`: `chain_sync` against `chain_sync_stats`; `batcher_pair@count`:
+ * `naive_batcher` against `batcher`): two cases measured side by side in ONE process, after `warmupRuns`
+ * warm-ups of each, in `pairs` pairs whose order alternates (AB, BA, ...). The suite's figure is the median
+ * of the per-pair ratios over several such processes.
+ *
+ * ```text
+ * warm-ups: A B A B ...   pairs: (A B) (B A) (A B) ...   ratio per pair: other / base
+ * ```
+ *
+ * Why paired: one case's time differs by up to 2x from process to process on a shared machine (V8 settles on
+ * faster or slower code, another tenant takes a core), far more than the few percent of stats or the
+ * batcher's cost over the naive one that is sought; two runs next to each other in one process see the same
+ * JIT state and load, and their ratio measures the difference alone.
+ *
+ * @example
+ * const m = await measurePair(config, 'naive_batcher', 'batcher', 1_000_000, 6)
+ * const ratios = m.otherMs.map((ms, i) => ms / m.baseMs[i]!)
+ */
+export async function measurePair(config: CaseConfig, baseName: string, otherName: string, count: number, pairs: number): Promise<PairMeasurement> {
+  const cases = makeCases(config)
+  const base = cases[baseName]
+  const other = cases[otherName]
+  if (base === undefined || other === undefined) throw new RangeError(`operators bench: no case ${base === undefined ? baseName : otherName}`)
+  const shape: RecordShape = { keys: config.keys, partitions: config.partitions }
+  const warm = Math.min(count, config.warmup)
+  for (let i = 0; i < config.warmupRuns; i++) {
+    await runChecked(base, shape, warm)
+    await runChecked(other, shape, warm)
+  }
+  const out: PairMeasurement = { baseMs: [], otherMs: [], baseCpuMs: [], otherCpuMs: [] }
+  for (let i = 0; i < pairs; i++) {
+    for (const isOther of i % 2 === 0 ? [false, true] : [true, false]) {
+      const { ms, cpuMs } = await runChecked(isOther ? other : base, shape, count)
+      ;(isOther ? out.otherMs : out.baseMs).push(ms)
+      ;(isOther ? out.otherCpuMs : out.baseCpuMs).push(cpuMs)
+    }
+  }
+  return out
+}
