@@ -1,0 +1,110 @@
+import { expect } from 'chai'
+import { BudgetWait } from '../lib/budget-wait'
+import { offsetsPastControlBatch } from '../lib/control-batches'
+import { FetchGate } from '../lib/fetch-gate'
+import type { KafkaConsumerLike, TopicPartitionOffsetLike } from '../lib/kafka-client'
+import { OffsetTracker } from '../lib/offset-tracker'
+import { PartitionEpochs } from '../lib/partition-epochs'
+import { refuseSeeks } from '../lib/refuse-seeks'
+
+// The three small pieces the source's session delegates to. They are also covered through the session in the
+// fake-consumer specs and against the real broker (back-pressure, transactions, seeks); here each on its own.
+describe('session parts', () => {
+  describe('offsetsPastControlBatch', () => {
+    const controlOnly = (lastOffset: string) => ({ topic: 't', partition: 0, batchSize: 0, lastOffset })
+
+    function owned(): { epochs: PartitionEpochs; tracker: OffsetTracker; epoch: number } {
+      const epochs = new PartitionEpochs()
+      epochs.assign({ t: [0] })
+      return { epochs, tracker: new OffsetTracker(), epoch: epochs.epochOf('t', 0)! }
+    }
+
+    it('leaves a batch with records, and a partition not owned, to others', () => {
+      const { epochs, tracker } = owned()
+      expect(offsetsPastControlBatch({ ...controlOnly('9'), batchSize: 3 }, epochs, tracker)).to.deep.equal([])
+      expect(offsetsPastControlBatch({ ...controlOnly('9'), partition: 1 }, epochs, tracker)).to.deep.equal([])
+    })
+
+    it('commits past markers met before any record of the epoch', () => {
+      const { epochs, tracker, epoch } = owned()
+      expect(offsetsPastControlBatch(controlOnly('8'), epochs, tracker)).to.deep.equal([{ topic: 't', partition: 0, offset: '9', epoch }])
+    })
+
+    it('never commits past markers while a record before them is unfinished', () => {
+      const { epochs, tracker, epoch } = owned()
+      const lane = epochs.lane('t', 0)
+      const records = ['5', '6'].map((offset) => ({ topic: 't', partition: 0, offset, seq: lane.nextSeq++, epoch }))
+      for (const r of records) tracker.deliver(r, 0)
+      tracker.finish(records[0]!)
+      // Markers at 7-8: the commit stops at the unfinished 6 ...
+      expect(offsetsPastControlBatch(controlOnly('8'), epochs, tracker)).to.deep.equal([{ topic: 't', partition: 0, offset: '6', epoch }])
+      // ... and passes them once it is finished.
+      tracker.finish(records[1]!)
+      expect(tracker.committable()).to.deep.equal([{ topic: 't', partition: 0, offset: '9', epoch }])
+    })
+  })
+
+  describe('BudgetWait', () => {
+    function gate(): FetchGate {
+      return new FetchGate({ pause: () => undefined, resume: () => undefined }, () => [{ topic: 't', partitions: [0] }])
+    }
+
+    it('heartbeats while the gate stays paused, and returns once it is resumed and the waiters woken', async () => {
+      const g = gate()
+      const budget = new BudgetWait(g, 1)
+      let heartbeats = 0
+      g.pause()
+      const waiting = budget.wait(async () => {
+        heartbeats++
+        if (heartbeats === 3) {
+          g.resume()
+          budget.wake()
+        }
+      }, () => false)
+      expect(await waiting).to.equal(undefined)
+      expect(heartbeats).to.equal(3)
+    })
+
+    it('returns the error of a failed heartbeat (the group is rebalancing), and returns at once when stopped', async () => {
+      const g = gate()
+      g.pause()
+      const rebalancing = new Error('rebalancing')
+      expect(await new BudgetWait(g, 1).wait(async () => Promise.reject(rebalancing), () => false)).to.deep.equal({ error: rebalancing })
+      let heartbeats = 0
+      expect(await new BudgetWait(g, 1).wait(async () => void heartbeats++, () => true)).to.equal(undefined)
+      expect(heartbeats).to.equal(0)
+    })
+
+    it('wakes a waiter at once rather than at its next heartbeat', async () => {
+      const g = gate()
+      const budget = new BudgetWait(g, 60_000) // a heartbeat interval the test would time out on
+      g.pause()
+      let stop = false
+      const waiting = budget.wait(async () => undefined, () => stop)
+      stop = true
+      budget.wake()
+      expect(await waiting).to.equal(undefined)
+    })
+  })
+
+  describe('refuseSeeks', () => {
+    it('makes consumer.seek throw a clear error until restored, then puts the original back', () => {
+      const seeks: TopicPartitionOffsetLike[] = []
+      const consumer = { seek: (target: TopicPartitionOffsetLike) => void seeks.push(target) } as unknown as KafkaConsumerLike
+      const original = consumer.seek
+      const restore = refuseSeeks(consumer)
+      expect(() => consumer.seek!({ topic: 't', partition: 0, offset: '5' })).to.throw(/consumer\.seek\(t\[0\] to 5\) is not supported/)
+      expect(seeks).to.deep.equal([])
+      restore()
+      expect(consumer.seek).to.equal(original)
+      consumer.seek!({ topic: 't', partition: 0, offset: '5' })
+      expect(seeks).to.have.length(1)
+    })
+
+    it('does nothing to a consumer without seek', () => {
+      const consumer = {} as KafkaConsumerLike
+      refuseSeeks(consumer)()
+      expect(consumer.seek).to.equal(undefined)
+    })
+  })
+})
