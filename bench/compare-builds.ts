@@ -6,8 +6,8 @@
  * the per-pair ratios B / A. A developer's tool: not part of `npm run bench`.
  *
  * @example
- * node dist/bench/compare-builds.js /tmp/old/dist dist gbkc_sync 8
- * // gbkc_sync @1000000: A 564 ms, B 523 ms (medians); B/A per pair 0.94 1.02 0.87 ...
+ * node --expose-gc dist/bench/compare-builds.js ../old/dist dist gbkc_sync 8
+ * // prints: gbkc_sync @1000000: A <ms> ms, B <ms> ms (medians); B/A per pair <ratio> <ratio> ...
  */
 import * as path from 'node:path'
 import { median } from './measure'
