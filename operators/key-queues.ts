@@ -143,9 +143,10 @@ export class KeyQueues<T, R, K> {
     let lane = this.#keys.get(key)
     if (lane === undefined) {
       lane = this.#loose = this.#newLane(key)
-      // An idle key and a free slot (outside `#drain` a key waits only while every slot is busy): what
-      // `#drain` would do at once, without a queue entry.
-      if (!this.#draining && this.#running < this.concurrency) {
+      // An idle key, a free slot and no key waiting for one: what `#drain` would do at once, without a
+      // queue entry. (Keys can wait beside a free slot only briefly: a push from inside `finish`'s emission,
+      // before its `#drain` starts them; they go first.)
+      if (this.#readyHead === null && !this.#draining && this.#running < this.concurrency) {
         try {
           return this.#runAtOnce(lane, item, index)
         } finally {

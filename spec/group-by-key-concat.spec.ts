@@ -402,4 +402,37 @@ describe('groupByKeyConcat', () => {
       )
     })
   })
+
+  it('starts a waiting key before a new idle key pushed from inside an emission (no jumping the line)', async () => {
+    // A finishes while B waits for the only slot; A's emission feeds C into the source. B must start first:
+    // the run-at-once path for idle keys is taken only when no key waits. Mutation seen to fail it: dropping
+    // the `#readyHead === null` condition of that path (C then ran before B).
+    const source = new Subject<string>()
+    const started: string[] = []
+    const release = new Map<string, () => void>()
+    const project = (item: string): Promise<string> => {
+      started.push(item)
+      return new Promise<string>((resolve) => release.set(item, () => resolve(item)))
+    }
+    const done = lastValueFrom(
+      source.pipe(
+        groupByKeyConcat((item: string) => item, project, { concurrency: 1 }),
+        tap(({ item }) => {
+          if (item === 'A') source.next('C')
+        }),
+        take(3),
+        toArray(),
+      ),
+    )
+    source.next('A')
+    source.next('B')
+    release.get('A')!()
+    await new Promise((resolve) => setImmediate(resolve))
+    expect(started).to.deep.equal(['A', 'B'])
+    release.get('B')!()
+    await new Promise((resolve) => setImmediate(resolve))
+    release.get('C')!()
+    await done
+    expect(started).to.deep.equal(['A', 'B', 'C'])
+  })
 })
