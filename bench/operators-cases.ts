@@ -40,7 +40,7 @@ const keyOf = (r: BenchRecord): string => r.key
 const commit = (): Promise<boolean> => Promise.resolve(true)
 
 /** A case's pipeline over a source of `count` records, and a check that it did all the work. */
-export type Case = (source: Observable<BenchRecord>, count: number) => {
+type Case = (source: Observable<BenchRecord>, count: number) => {
   output: Observable<unknown>
   check(emitted: number): void
   /** Called by the source every 16,384 records (the memory sampler's hook), for cases with periodic work. */

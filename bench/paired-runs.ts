@@ -34,15 +34,33 @@ export async function measurePair(config: CaseConfig, baseName: string, otherNam
   const other = cases[otherName]
   if (base === undefined || other === undefined) throw new RangeError(`operators bench: no case ${base === undefined ? baseName : otherName}`)
   const shape: RecordShape = { keys: config.keys, partitions: config.partitions }
+  return runPairs((n) => runChecked(base, shape, n), (n) => runChecked(other, shape, n), config, count, pairs)
+}
+
+/** One timed run of `count` records: wall and CPU ms. */
+export type TimedRun = (count: number) => Promise<{ ms: number; cpuMs: number }>
+
+/**
+ * The pairing itself, for any two runs (two cases here, two builds of one case in compare-builds.ts):
+ * `warmupRuns` warm-ups of `warmup` records each, alternately, then `pairs` pairs of `count` records whose
+ * first alternates.
+ */
+export async function runPairs(
+  base: TimedRun,
+  other: TimedRun,
+  config: Pick<CaseConfig, 'warmup' | 'warmupRuns'>,
+  count: number,
+  pairs: number,
+): Promise<PairMeasurement> {
   const warm = Math.min(count, config.warmup)
   for (let i = 0; i < config.warmupRuns; i++) {
-    await runChecked(base, shape, warm)
-    await runChecked(other, shape, warm)
+    await base(warm)
+    await other(warm)
   }
   const out: PairMeasurement = { baseMs: [], otherMs: [], baseCpuMs: [], otherCpuMs: [] }
   for (let i = 0; i < pairs; i++) {
     for (const isOther of i % 2 === 0 ? [false, true] : [true, false]) {
-      const { ms, cpuMs } = await runChecked(isOther ? other : base, shape, count)
+      const { ms, cpuMs } = await (isOther ? other : base)(count)
       ;(isOther ? out.otherMs : out.baseMs).push(ms)
       ;(isOther ? out.otherCpuMs : out.baseCpuMs).push(cpuMs)
     }
