@@ -38,7 +38,7 @@ export class PartitionEpochs {
   #epochs = 0
   #generation = 0
   readonly #owned = new Map<string, Map<number, OwnedPartition>>()
-  // The partition epochOf found last (records come a partition at a time); dropped whenever #owned is cleared.
+  // The partition #find found last; dropped whenever #owned is cleared.
   #lastFound: OwnedPartition | undefined
   readonly #listeners = new Set<(event: PartitionEvent) => void>()
 
@@ -96,16 +96,12 @@ export class PartitionEpochs {
 
   /** The current epoch of an owned partition, else undefined. */
   epochOf(topic: string, partition: number): number | undefined {
-    const last = this.#lastFound
-    if (last !== undefined && last.partition === partition && last.topic === topic) return last.epoch
-    const found = this.#owned.get(topic)?.get(partition)
-    if (found !== undefined) this.#lastFound = found
-    return found?.epoch
+    return this.#find(topic, partition)?.epoch
   }
 
   /** The high watermark last fetched for an owned partition, else undefined (see `OwnedPartition`). */
   highWatermarkOf(topic: string, partition: number): string | undefined {
-    return this.#owned.get(topic)?.get(partition)?.highWatermark
+    return this.#find(topic, partition)?.highWatermark
   }
 
   /**
@@ -113,13 +109,13 @@ export class PartitionEpochs {
    * emits no `GROUP_JOIN` for it) is adopted into a fresh epoch, so its records still get a valid origin.
    */
   lane(topic: string, partition: number): OwnedPartition {
+    const found = this.#find(topic, partition)
+    if (found !== undefined) return found
     let partitions = this.#owned.get(topic)
     if (partitions === undefined) this.#owned.set(topic, (partitions = new Map()))
-    let lane = partitions.get(partition)
-    if (lane === undefined) {
-      partitions.set(partition, (lane = { topic, partition, epoch: ++this.#epochs, nextSeq: 0 }))
-      this.#emit('assigned', [lane])
-    }
+    const lane: OwnedPartition = { topic, partition, epoch: ++this.#epochs, nextSeq: 0 }
+    partitions.set(partition, lane)
+    this.#emit('assigned', [lane])
     return lane
   }
 
@@ -130,6 +126,15 @@ export class PartitionEpochs {
       if (partitions.size > 0) out.push({ topic, partitions: [...partitions.keys()] })
     }
     return out
+  }
+
+  /** An owned partition; the last one found is checked first (records come a partition at a time). */
+  #find(topic: string, partition: number): OwnedPartition | undefined {
+    const last = this.#lastFound
+    if (last !== undefined && last.partition === partition && last.topic === topic) return last
+    const found = this.#owned.get(topic)?.get(partition)
+    if (found !== undefined) this.#lastFound = found
+    return found
   }
 
   #ownedList(): OwnedPartition[] {

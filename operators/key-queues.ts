@@ -255,7 +255,7 @@ export class KeyQueues<T, R, K> {
         lane.head = job.next_
         if (lane.head === null) lane.tail = null
         job.next_ = null
-        this.#start(lane, job)
+        this.#start(lane, job.item, job.index, job)
       }
     } finally {
       this.#draining = false
@@ -263,42 +263,36 @@ export class KeyQueues<T, R, K> {
     this.#maybeComplete()
   }
 
-  #start(lane: Lane<T, R, K>, job: Job<T, R, K>): void {
+  /**
+   * Projects an item of the lane, which it now holds: an array (or a skipped item) is done at once, without
+   * an Observable and a Subscriber; anything else runs into its job, made here when the item has none yet
+   * (an item run at once has no queue entry).
+   */
+  #start(lane: Lane<T, R, K>, item: T, index: number, job: Job<T, R, K> | null): void {
     // Marked before any user callback runs, so a push of the same key from inside one queues behind it.
-    lane.current = job
+    lane.current = job ?? this.#atOnce
     let output: ObservableInput<R> | null
     try {
-      output = this.#project(job.item, job.index)
+      output = this.#project(item, index)
     } catch (err) {
       return this.fail(err)
     }
-    // An array is done at once: no Observable and no Subscriber per item.
-    if (output === null || Array.isArray(output)) return this.#release(lane, job.item, resultsOf(output))
+    if (output === null || Array.isArray(output)) return this.#release(lane, item, resultsOf(output))
+    job ??= new Job<T, R, K>(item, index, lane)
+    lane.current = job
     this.#subscribe(job, output)
   }
 
   /**
-   * `#start` for the item of a key that was idle while a slot was free and no key waited: runs it without a
-   * queue entry, and without a job unless its projection is asynchronous. Guarded like `#drain`: what a push
-   * from inside the projection queues starts once it is over.
+   * `#drain`'s work for the item of a key that was idle while a slot was free and no key waited: started
+   * without a queue entry. Guarded like `#drain`: what a push from inside the projection queues starts once
+   * it is over.
    */
   #runAtOnce(lane: Lane<T, R, K>, item: T, index: number): void {
     this.#pending++
-    lane.current = this.#atOnce
     this.#draining = true
     try {
-      let output: ObservableInput<R> | null
-      try {
-        output = this.#project(item, index)
-      } catch (err) {
-        return this.fail(err)
-      }
-      if (output === null || Array.isArray(output)) this.#release(lane, item, resultsOf(output))
-      else {
-        const job = new Job<T, R, K>(item, index, lane)
-        lane.current = job
-        this.#subscribe(job, output)
-      }
+      this.#start(lane, item, index, null)
     } finally {
       this.#draining = false
     }

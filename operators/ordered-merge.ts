@@ -131,8 +131,10 @@ export function orderedMerge<T>(options: OrderedMergeOptions<T> = {}): MonoTypeO
     })
 }
 
-/** Lanes by topic and partition, looked up in two maps so that no key is built per item. */
-/** Lanes by (topic, partition); the last one found is kept at hand, as a fetched batch is one partition's run. */
+/**
+ * Lanes by topic and partition, looked up in two maps so that no key is built per item; the last one found
+ * is kept at hand, as a fetched batch is one partition's run.
+ */
 function topicPartitionLanes<T>(all: LaneBuffer<T>[]): (topic: string, partition: number) => LaneBuffer<T> {
   const topics = new Map<string, Map<number, LaneBuffer<T>>>()
   let lastTopic: string | undefined
