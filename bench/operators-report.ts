@@ -64,12 +64,15 @@ export interface OperatorsReport {
   scaling_detail: Record<
     string,
     {
-      /** In one process (bench/scaling.ts): per size the median over processes; `ratio` is what `scaling` uses. */
+      /** In one process (bench/scaling.ts): per size the median over processes. */
       ns_per_record: Record<string, number>
+      /** What `scaling` uses: each process's largest / smallest, then their median (a paired statistic). */
       ratio: number
       cpu_ns_per_record: Record<string, number>
       cpu_ratio: number
       per_process_ratio: number[]
+      /** Largest / smallest of the per-size medians over processes (pooled: the pairing within a process lost). */
+      pooled_ratio: number
       runs_ns_per_record: number[][][]
       /** Each size in processes of its own, like the cases: their medians and ratio, and memory. */
       separate_ns_per_record: Record<string, number>
@@ -114,7 +117,7 @@ export function printOperatorsReport(report: OperatorsReport): void {
         `${name.padEnd(14)} ${pad(f.records, 12)} ${pad(s.ns_per_record[f.records]!, 8)} ${pad(s.cpu_ns_per_record[f.records]!, 11)} ${pad(f.ns_per_record, 16)} ${pad(f.peak_heap_used_mib, 14)} ${pad(f.peak_rss_mib, 13)}  ${f.heap_before_mib} / ${f.heap_after_gc_mib}`,
       )
     }
-    out.push(`${''.padEnd(14)} largest / smallest ns/rec: ${s.ratio} wall, ${s.cpu_ratio} cpu in one process (per process: ${s.per_process_ratio.join(', ')}); ${s.separate_ratio} in separate processes`)
+    out.push(`${''.padEnd(14)} largest / smallest ns/rec in one process: ${s.ratio} wall, ${s.cpu_ratio} cpu (median of per process: ${s.per_process_ratio.join(', ')}); pooled ${s.pooled_ratio}; ${s.separate_ratio} in separate processes`)
   }
   const l = report.latency
   out.push(

@@ -161,8 +161,9 @@ export async function run(args: string[]): Promise<void> {
     latencyRuns.push(m)
     log(`  run ${rep + 1}: ${m.ms.toFixed(1)} ms, mean projection ${m.meanProjectionMs.toFixed(3)} ms`)
   }
-  // Scaling: every size in one process (see bench/scaling.ts), in several processes; per size the median.
-  const scaleProcesses = Math.min(config.reps, 3)
+  // Scaling: every size in one process (see bench/scaling.ts), in several processes; the ratio is taken
+  // within each process (where the sizes share JIT state and the machine's moment), then the median of those.
+  const scaleProcesses = Math.min(config.reps, 5)
   log(`scaling: ${sizes.join(' / ')} records in one process, each size run back to back up to ${sizes[2]} records a round, ${SCALE_ROUNDS} rotated rounds, ${scaleProcesses} processes per series`)
   const inProcess = new Map<string, ScalingMeasurement[]>()
   for (let rep = 0; rep < scaleProcesses; rep++) {
@@ -224,10 +225,11 @@ export async function run(args: string[]): Promise<void> {
         name,
         {
           ns_per_record: Object.fromEntries(sizes.map((count, k) => [count, ns[k]])),
-          ratio: spread(ns),
+          ratio: round(median(processes.map((m) => spread(m.nsPerRecord)))),
           cpu_ns_per_record: Object.fromEntries(sizes.map((count, k) => [count, cpuNs[k]])),
-          cpu_ratio: spread(cpuNs),
+          cpu_ratio: round(median(processes.map((m) => spread(m.cpuNsPerRecord)))),
           per_process_ratio: processes.map((m) => spread(m.nsPerRecord)),
+          pooled_ratio: spread(ns),
           runs_ns_per_record: processes.map((m) => m.runsNsPerRecord.map((r) => r.map((x) => round(x, 1)))),
           // Each size in processes of its own (the cases' method): memory, and the per-process reading.
           separate_ns_per_record: Object.fromEntries(perSize.map((f) => [f.records, f.ns_per_record])),
