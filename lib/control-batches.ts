@@ -7,7 +7,9 @@ import type { TrackedCommitOffset } from './record'
 /**
  * What to commit after kafkajs's END_BATCH_PROCESS for a batch of control records only (a transaction marker
  * fetched alone): kafkajs moved its fetch position past it without calling eachBatch, so the commit may move
- * past it too. Returns nothing for a batch with records (eachBatch saw it) or a partition not owned.
+ * past it too. Returns nothing for a batch with records (eachBatch saw it) or a partition not owned. It also
+ * takes the batch's high watermark for the partition's stats (eachBatch, which records it otherwise, did not
+ * run), so the lag of a partition whose last fetches were markers only is not left at an older figure.
  *
  * Committed by the caller at once: no record finishes because of such a batch, so `commitOffsets` would not
  * notice this progress (a quiet transactional partition would keep a lag of its last markers). Gap-safe: the
@@ -27,7 +29,9 @@ export function offsetsPastControlBatch(p: EndBatchProcessPayloadLike, epochs: P
   const epoch = epochs.epochOf(p.topic, p.partition)
   if (epoch === undefined) return []
   const next = nextOffset(p.lastOffset)
-  if (epochs.lane(p.topic, p.partition).nextSeq > 0) {
+  const lane = epochs.lane(p.topic, p.partition)
+  if (p.highWatermark !== undefined) lane.highWatermark = p.highWatermark
+  if (lane.nextSeq > 0) {
     tracker.advance(p.topic, p.partition, epoch, next)
     return tracker.committable().filter((o) => o.topic === p.topic && o.partition === p.partition)
   }

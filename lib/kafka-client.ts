@@ -90,6 +90,8 @@ export interface EndBatchProcessPayloadLike {
   readonly partition: number
   readonly batchSize: number
   readonly lastOffset: string
+  /** The partition's high watermark as the fetch saw it (kafkajs sends it; absent from other clients). */
+  readonly highWatermark?: string
 }
 
 /** Names of the instrumentation events kafka-rx listens to (kafkajs `consumer.events`). */

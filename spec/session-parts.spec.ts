@@ -30,6 +30,17 @@ describe('session parts', () => {
       expect(offsetsPastControlBatch(controlOnly('8'), epochs, tracker)).to.deep.equal([{ topic: 't', partition: 0, offset: '9', epoch }])
     })
 
+    it("takes a markers-only batch's high watermark for the partition's stats (eachBatch did not run)", () => {
+      const { epochs, tracker } = owned()
+      epochs.lane('t', 0).highWatermark = '5'
+      offsetsPastControlBatch({ ...controlOnly('8'), highWatermark: '9' }, epochs, tracker)
+      expect(epochs.highWatermarkOf('t', 0)).to.equal('9')
+      // Without one (another client), the last known figure stays.
+      offsetsPastControlBatch(controlOnly('9'), epochs, tracker)
+      expect(epochs.highWatermarkOf('t', 0)).to.equal('9')
+      // Mutation caught: dropping the assignment leaves '5'.
+    })
+
     it('never commits past markers while a record before them is unfinished', () => {
       const { epochs, tracker, epoch } = owned()
       const lane = epochs.lane('t', 0)
