@@ -17,6 +17,7 @@ const suites: Record<string, () => Promise<{ run(args: string[]): Promise<void> 
   operators: () => import('./operators.js'),
   kafka: () => import('./kafka.js'),
   soak: () => import('./soak.js'),
+  session: () => import('./session-cost.js'),
 }
 
 async function main(argv: string[]): Promise<number> {
