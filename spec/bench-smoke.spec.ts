@@ -50,9 +50,12 @@ describe('bench: operators suite (smoke)', function () {
   })
 
   it('reports the per-record cost and peak memory per size', () => {
-    const detail = report.scaling_detail as Record<string, { ns_per_record: Record<string, number>; sizes: Record<string, unknown>[] }>
+    const detail = report.scaling_detail as Record<string, { ns_per_record: Record<string, number>; sizes: Record<string, unknown>[]; ratio: number; pooled_ratio: number; per_process_ratio: number[] }>
     for (const name of ['gbkc_sync', 'chain_sync', 'gbkc_promise']) {
       expect(Object.keys(detail[name].ns_per_record)).to.have.members(['1000', '10000', '30000'])
+      // One scaling process with --reps 1: the paired ratio is that process's own.
+      expect(detail[name].per_process_ratio).to.deep.equal([detail[name].ratio])
+      positive(detail[name].pooled_ratio)
       for (const size of detail[name].sizes) for (const field of ['peak_rss_mib', 'peak_heap_used_mib', 'heap_after_gc_mib']) positive(size[field])
     }
   })
