@@ -75,3 +75,26 @@ describe('bench: operators suite (smoke)', function () {
     expect(report.stats_cost_target).to.equal(0.05)
   })
 })
+
+// The developer's tool that compares one case between two builds (here the same build twice): its output line.
+describe('bench: compare-builds (smoke)', function () {
+  this.timeout(60_000)
+  const dist = resolve(__dirname, '..')
+  const script = resolve(dist, 'bench', 'compare-builds.js')
+  const runTool = (args: string[]): Promise<{ out: string; err: string; failed: boolean }> =>
+    new Promise((done) => {
+      execFile(process.execPath, ['--expose-gc', script, ...args], { maxBuffer: 1 << 20 }, (error, out, err) => done({ out, err, failed: error !== null }))
+    })
+
+  it('prints both builds\' medians and the per-pair ratios', async () => {
+    const { out, err, failed } = await runTool([dist, dist, 'source_only', '2'])
+    expect(failed, err).to.equal(false)
+    expect(out).to.match(/^source_only @1000000: A \d+ ms, B \d+ ms \(medians\); B\/A per pair \d+\.\d\d \d+\.\d\d\n$/)
+  })
+
+  it('names a case the build does not have', async () => {
+    const { err, failed } = await runTool([dist, dist, 'no_such_case', '1'])
+    expect(failed).to.equal(true)
+    expect(err).to.match(/no case no_such_case/)
+  })
+})
