@@ -145,29 +145,3 @@ export function table(header: readonly string[], rows: readonly (readonly string
   const line = (cells: readonly string[]): string => cells.map((c, i) => c.padStart(widths[i]!)).join('  ')
   return [line(header), ...rows.map(line)]
 }
-
-/**
- * Records per second over a sliding window of about a second, from counters sampled at each frame.
- *
- * @example
- * const rate = new Rate(); rate.sample(now, processed); rate.perSecond
- */
-export class Rate {
-  readonly #samples: { time: number; value: number }[] = []
-
-  /** Adds a sample; keeps those of the last ~1.5 s, and always one before the newest (slow sampling). */
-  sample(time: number, value: number): void {
-    const samples = this.#samples
-    samples.push({ time, value })
-    let drop = 0
-    while (samples.length - drop > 2 && time - samples[drop + 1]!.time >= 1_500) drop++
-    if (drop > 0) samples.splice(0, drop)
-  }
-
-  get perSecond(): number {
-    const first = this.#samples[0]
-    const last = this.#samples[this.#samples.length - 1]
-    if (first === undefined || last === undefined || last.time <= first.time) return 0
-    return ((last.value - first.value) * 1000) / (last.time - first.time)
-  }
-}

@@ -9,8 +9,6 @@ interface CustomerState {
   lastStarted: number
   /** Work of this customer running now: one starting while another runs overlaps it (also a violation). */
   running: number
-  /** Records of this customer between arrival and their Processed envelope: > 0 means the key is active. */
-  pending: number
 }
 
 /**
@@ -48,9 +46,8 @@ export class DemoLedger {
   #undecodable = 0
   #running = 0
   #maxRunning = 0
-  #activeKeys = 0
-  // Records that passed each stage, for the in-flight breakdown (running, queued, reordering, forwarding).
-  #arrivedCount = 0
+  // Records that passed each stage after the per-key one, for the in-flight breakdown (reordering, forwarding):
+  // the per-key stage's own figures (running, queued, active keys) come from the library's stats.
   #settledCount = 0
   #sendingCount = 0
   #ackedCount = 0
@@ -68,17 +65,8 @@ export class DemoLedger {
     this.#forwarded = new Uint8Array(records)
   }
 
-  /** A record of `customer` entered the per-key stage. */
-  arrived(customer: string): void {
-    const c = this.#customer(customer)
-    if (c.pending++ === 0) this.#activeKeys++
-    this.#arrivedCount++
-  }
-
-  /** The per-key stage emitted the Processed envelope of a record of `customer`. */
-  settled(customer: string): void {
-    const c = this.#customer(customer)
-    if (--c.pending === 0) this.#activeKeys--
+  /** The per-key stage emitted the Processed envelope of a record. */
+  settled(): void {
     this.#settledCount++
   }
 
@@ -188,20 +176,14 @@ export class DemoLedger {
     return this.#maxRunning
   }
   /**
-   * Where the records between the source and the commit are: queued behind an earlier record of their
-   * customer, waiting for an earlier record of their partition (`orderedMerge`), or being forwarded.
+   * Where the records past the per-key stage are: waiting for an earlier record of their partition
+   * (`orderedMerge`), or being forwarded.
    */
-  get stages(): { queued: number; reordering: number; forwarding: number } {
+  get stages(): { reordering: number; forwarding: number } {
     return {
-      queued: this.#arrivedCount - this.#settledCount - this.#running,
       reordering: this.#settledCount - this.#sendingCount,
       forwarding: this.#sendingCount - this.#ackedCount,
     }
-  }
-
-  /** Customers with records queued or running in the per-key stage. */
-  get activeKeys(): number {
-    return this.#activeKeys
   }
 
   #known(id: number): boolean {
@@ -210,7 +192,7 @@ export class DemoLedger {
 
   #customer(name: string): CustomerState {
     let c = this.#customers.get(name)
-    if (c === undefined) this.#customers.set(name, (c = { lastStarted: -1, running: 0, pending: 0 }))
+    if (c === undefined) this.#customers.set(name, (c = { lastStarted: -1, running: 0 }))
     return c
   }
 }

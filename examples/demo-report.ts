@@ -1,9 +1,9 @@
 /**
  * What the demo shows: the live status of the pipeline and the self-checking summary.
  */
-import type { OffsetTracker } from '../lib/offset-tracker'
+import type { PipelineStats } from '../lib/stats-sampler'
 import type { DemoOptions } from './demo-args'
-import { bar, count, duration, table, type Rate, type StatusFrame } from './demo-display'
+import { bar, count, duration, table, type StatusFrame } from './demo-display'
 import type { DemoLedger } from './demo-ledger'
 import type { KafkaLogs } from './demo-process'
 import type { ProducedWorkload } from './demo-workload'
@@ -28,66 +28,77 @@ export interface PipelineView {
   /** End offset (high watermark) of each input partition. */
   readonly ends: readonly number[]
   readonly options: DemoOptions
-  /** The source, for its tracker's per-partition progress (read each frame: a new one per subscription). */
-  readonly source: { readonly tracker: OffsetTracker }
+  /**
+   * The library's latest `pipelineStats` snapshot (undefined before the first): rate, in flight, keys, and
+   * per partition lag, in flight and oldest age, as a service would show them.
+   */
+  readonly stats: PipelineStats | undefined
   readonly ledger: DemoLedger
-  /** Committed offset of each input partition, as acknowledged commits report it. */
+  /** Committed offset of each input partition, as acknowledged commits report it: progress against the workload. */
   readonly committed: readonly number[]
   readonly commits: number
-  readonly rate: Rate
   /** When the pipeline started (ms since the epoch). */
   readonly started: number
 }
 
 /**
  * One frame of the live status: progress bar, rates, where the records in flight are, and a table of the
- * (at most 12 most lagging) partitions; plus its one-line form.
+ * (at most 12 most lagging) partitions; plus its one-line form. The live figures are the library's
+ * (`pipelineStats`); progress is counted against the produced workload, and the stages after the per-key
+ * one come from the demo's ledger.
+ *
+ * ```text
+ * ████████░░░░  61.2%  122,400 / 200,000 committed · 0:41
+ * processed 123,950 · 3,120 rec/s · active keys 412 · commits 40
+ * in flight 1,550 / 10,000: running 256 / 256 · queued behind their key 780 · waiting for partition order 390 · forwarding 124
+ * ```
  *
  * @example
- * new LiveStatus(process.stdout, () => pipelineFrame({ input, output, ends, options, source, ledger, committed, commits, rate, started }))
+ * new LiveStatus(process.stdout, () => pipelineFrame({ input, output, ends, options, stats, ledger, committed, commits, started }))
  */
 export function pipelineFrame(view: PipelineView): StatusFrame {
-  const { options, ends, committed, ledger, source, rate } = view
+  const { options, ends, committed, ledger, stats } = view
   const now = Date.now()
-  rate.sample(now, ledger.processed)
   const total = sum(ends)
   const done = ends.reduce((acc, end, p) => acc + Math.min(end, committed[p]!), 0)
   const f = total === 0 ? 1 : done / total
-  const tracker = source.tracker
-  const progress = new Map(tracker.partitions().filter(p => p.topic === view.input).map(p => [p.partition, p]))
-  const lag = ends.map((end, p) => Math.max(0, end - committed[p]!))
+  const partitions = new Map((stats?.partitions ?? []).filter(p => p.topic === view.input).map(p => [p.partition, p]))
+  // The library's lag (high watermark of the last fetch minus the commit); the workload's end before a fetch.
+  const lag = ends.map((end, p) => partitions.get(p)?.lag ?? Math.max(0, end - committed[p]!))
   const elapsed = duration(now - view.started)
 
   // The partitions lagging most (all of them when there are few), shown in partition order.
   const shown = ends.map((_, p) => p).sort((a, b) => lag[b]! - lag[a]! || a - b).slice(0, TABLE_ROWS).sort((a, b) => a - b)
   const rows = shown.map(p => {
-    const pp = progress.get(p)
-    const age = pp?.oldestUnfinishedAgeMs
+    const ps = partitions.get(p)
+    const age = ps?.oldestUnfinishedAgeMs
     return [
-      String(p), count(committed[p]!), count(lag[p]!), count(pp?.inFlight ?? 0),
+      String(p), count(committed[p]!), count(lag[p]!), count(ps?.inFlight ?? 0),
       age === undefined ? '-' : duration(age), bar(ends[p]! === 0 ? 1 : committed[p]! / ends[p]!, 16),
     ]
   })
-  const { queued, reordering, forwarding } = ledger.stages
-  // Once everything is committed, the average says more than the last second.
-  const perSecond = done === total ? (ledger.processed * 1000) / Math.max(1, now - view.started) : rate.perSecond
-  const stats = `processed ${count(ledger.processed)} · ${count(perSecond)} rec/s · active keys ${count(ledger.activeKeys)} · commits ${count(view.commits)}`
-  const inFlight = `in flight ${count(tracker.inFlight)} / ${count(options.maxInFlight)}: running ${count(ledger.running)} / ${count(options.concurrency)}` +
-    ` · queued behind their key ${count(queued)} · waiting for partition order ${count(reordering)} · forwarding ${count(forwarding)}`
+  const { reordering, forwarding } = ledger.stages
+  const n = (x: number | undefined): string => (x === undefined ? '-' : count(x))
+  // Once everything is committed, the average says more than the last interval.
+  const perSecond = done === total ? (ledger.processed * 1000) / Math.max(1, now - view.started) : (stats?.finishedPerSecond ?? 0)
+  const paused = stats?.partitions.some(p => p.paused) === true ? ' · fetching paused (in-flight budget used)' : ''
+  const line = `processed ${count(ledger.processed)} · ${count(perSecond)} rec/s · active keys ${n(stats?.activeKeys)} · commits ${count(view.commits)}`
+  const inFlight = `in flight ${n(stats?.inFlight)} / ${count(options.maxInFlight)}: running ${n(stats?.running)} / ${count(options.concurrency)}` +
+    ` · queued behind their key ${n(stats?.queued)} · waiting for partition order ${count(reordering)} · forwarding ${count(forwarding)}${paused}`
   const worst = lag.reduce((w, l, p) => (l > lag[w]! ? p : w), 0)
   return {
     lines: [
       `kafka-rx demo · ${view.input} → ${view.output} · ${options.partitions} partitions · ${count(options.keys)} customers · work ~${options.workMs} ms`,
       `${bar(f, 40)} ${(100 * f).toFixed(1).padStart(5)}%  ${count(done)} / ${count(total)} committed · ${elapsed}`,
-      stats,
+      line,
       inFlight,
       '',
       ...table(['partition', 'committed', 'lag', 'in flight', 'oldest', 'progress'.padEnd(18)], rows),
       ...(ends.length > shown.length ? [`(${ends.length - shown.length} more partitions, lagging less)`] : []),
     ],
     compact: `[${elapsed}] committed ${count(done)} / ${count(total)} (${(100 * f).toFixed(1)}%) · processed ${count(ledger.processed)}` +
-      ` · ${count(perSecond)} rec/s · in flight ${count(tracker.inFlight)} (running ${count(ledger.running)}, queued ${count(queued)},` +
-      ` reordering ${count(reordering)}, forwarding ${count(forwarding)}) · active keys ${count(ledger.activeKeys)} · max lag ${count(lag[worst] ?? 0)} (p${worst})`,
+      ` · ${count(perSecond)} rec/s · in flight ${n(stats?.inFlight)} (running ${n(stats?.running)}, queued ${n(stats?.queued)},` +
+      ` reordering ${count(reordering)}, forwarding ${count(forwarding)}) · active keys ${n(stats?.activeKeys)} · max lag ${count(lag[worst] ?? 0)} (p${worst})`,
   }
 }
 

@@ -4,7 +4,8 @@
  * 1. Starts a local Kafka broker (unless `KAFKA_BROKERS` names one) and creates `orders-<run>` (12 partitions)
  *    and `charges-<run>`.
  * 2. Produces 200,000 orders over 5,000 customers, a few of them very hot (Zipf).
- * 3. Charges them with a kafka-rx pipeline, shown live:
+ * 3. Charges them with a kafka-rx pipeline, shown live from the library's own `pipelineStats` (rate, in flight,
+ *    active keys, lag per partition), as a service would show them:
  *
  *    fromKafka ─▶ groupByKeyConcat(customer, charge, 512 at once) ─▶ orderedMerge ─▶ publish ─▶ commitOffsets
  *                 one customer at a time,                            partition      to charges,  gap-safe,
@@ -22,15 +23,18 @@ import { tap, type ObservableInput } from 'rxjs'
 import { isDecodeFailure, jsonDecoder, stringDecoder } from '../lib/decoders'
 import { DrainTimeoutError } from '../lib/drain'
 import { fromKafka, type KafkaSource, type SourceRecord } from '../lib/kafka-source'
+import { PipelineMetrics } from '../lib/pipeline-metrics'
+import { pipelineStats } from '../lib/pipeline-stats'
 import { publish } from '../lib/publish'
 import { recordKey } from '../lib/record-key'
+import type { PipelineStats } from '../lib/stats-sampler'
 import { ensureKafka, type LocalKafka } from '../lib/testing/kafka-broker'
 import { commitOffsets } from '../operators/commit-offsets'
 import { groupByKeyConcat } from '../operators/group-by-key-concat'
 import { orderedMerge } from '../operators/ordered-merge'
 import { forward, type OutputMessage, type Result } from '../operators/result'
 import { parseDemoArgs, type DemoOptions } from './demo-args'
-import { LiveStatus, Rate, bar, count, duration } from './demo-display'
+import { LiveStatus, bar, count, duration } from './demo-display'
 import { DemoLedger } from './demo-ledger'
 import { Interrupt, KafkaLogs, killOnExit, stopBroker } from './demo-process'
 import { pipelineFrame, printSummary, type PipelineResult } from './demo-report'
@@ -50,6 +54,8 @@ const COMMIT_INTERVAL_MS = 1_000
 // publish sends what accumulated for up to 5 ms (at most 2,000 records) per request.
 const FORWARD_LINGER_MS = 5
 const FORWARD_MAX_BATCH = 2_000
+/** How often the live display's figures are sampled (`pipelineStats`'s interval: its rates are over it). */
+const STATS_INTERVAL_MS = 1_000
 /** No record processed and nothing committed for this long while records are left: a stall, not a hang. */
 const STALL_MS = 60_000
 
@@ -250,18 +256,19 @@ async function runPipeline(
     })
   }
 
+  // The library's own figures for the live display, as a service would read them (README: Live stats).
+  const metrics = new PipelineMetrics()
   const pipeline = source.pipe(
-    tap(record => {
-      ledger.arrived(customerOf(record))
+    tap(() => {
       peakInFlight = Math.max(peakInFlight, source.tracker.inFlight)
     }),
-    groupByKeyConcat(recordKey, charge, { concurrency: options.concurrency, skip: record => source.isStale(record) }),
-    tap(processed => ledger.settled(customerOf(processed.item))),
+    groupByKeyConcat(recordKey, charge, { concurrency: options.concurrency, skip: record => source.isStale(record), metrics }),
+    tap(() => ledger.settled()),
     orderedMerge(),
     tap(() => ledger.sending(1)),
     // Each record leaves publish once its charge is acknowledged (acks -1), in partition order: only then
     // may it be committed.
-    publish(producer, { topic: output, lingerMs: FORWARD_LINGER_MS, batchSize: FORWARD_MAX_BATCH, decodeFailures: 'fail' }),
+    publish(producer, { topic: output, lingerMs: FORWARD_LINGER_MS, batchSize: FORWARD_MAX_BATCH, decodeFailures: 'fail', metrics }),
     tap(({ item, results }) => {
       const order = results.length > 0 && item.value !== null && !isDecodeFailure(item) ? item.value : undefined
       ledger.acknowledged(item.partition, item.offset, order)
@@ -269,9 +276,9 @@ async function runPipeline(
     commitOffsets(source, { interval: COMMIT_INTERVAL_MS }),
   )
 
-  const rate = new Rate()
-  rate.sample(started, 0)
-  const status = new LiveStatus(out, () => pipelineFrame({ ...context, source, ledger, committed, commits, rate, started }))
+  let stats: PipelineStats | undefined
+  const statsSubscription = pipelineStats(source, { interval: STATS_INTERVAL_MS, metrics }).subscribe(snapshot => (stats = snapshot))
+  const status = new LiveStatus(out, () => pipelineFrame({ ...context, stats, ledger, committed, commits, started }))
   say(`Consuming ${input} with kafka-rx (Ctrl-C stops gracefully)...`)
   status.start()
   activeStatus = status
@@ -314,6 +321,7 @@ async function runPipeline(
 
   const outcome = await finished
   clearInterval(watchdog)
+  statsSubscription.unsubscribe()
   status.stop({ final: true })
   activeStatus = undefined
   const ms = Date.now() - started
@@ -356,10 +364,6 @@ async function committedOffsets(admin: Admin, groupId: string, topic: string, pa
   let lag = 0
   for (const { partition, high } of await admin.fetchTopicOffsets(topic)) lag += Math.max(0, Number(high) - committed[partition]!)
   return { lag, committed }
-}
-
-function customerOf(record: OrderRecord): string {
-  return typeof record.key === 'string' ? record.key : recordKey(record).toString()
 }
 
 function sum(values: readonly number[]): number {
