@@ -1,13 +1,38 @@
-import { Observable, from, type MonoTypeOperatorFunction, type Subscription } from 'rxjs'
+import {
+  Observable, asyncScheduler, from, type MonoTypeOperatorFunction, type SchedulerLike, type Subscription,
+} from 'rxjs'
 import type { Processed } from '../operators/processed'
 import type { OutputMessage, Result } from '../operators/result'
-import { deadLetterOf, type DeadLetterSource } from './dead-letter'
+import { deadLetterOf, defaultDeadLetterEncoder, type DeadLetterEncoder, type DeadLetterSource } from './dead-letter'
 import { isDecodeFailure } from './decoders'
-import type { PipelineMetrics } from './pipeline-metrics'
+import { checkMetrics, type PipelineMetrics } from './pipeline-metrics'
 import type { KafkaProducerLike, ProducerMessageLike, TopicMessagesLike } from './producer-client'
-import { publishSettings, type PublishOptions } from './publish-options'
 
-export type { PublishOptions } from './publish-options'
+/** Options of {@link publish}. */
+export interface PublishOptions {
+  /** Where forwarded messages go unless a message names its own `topic`. */
+  topic: string
+  /** Where failed records (and, by default, undecodable ones) go. Without it a record to dead-letter errors the stream. */
+  deadLetterTopic?: string
+  /** What to do with a `DecodeFailure` from the source. Default 'dead-letter'. */
+  decodeFailures?: 'dead-letter' | 'fail'
+  /** Ms a message may wait for more to join its batch. Default 5. */
+  lingerMs?: number
+  /** Most messages per `sendBatch`; a full batch goes at once. Default 500. */
+  batchSize?: number
+  /** Passed to `sendBatch`. Default -1 (all in-sync replicas): the input is finished only once outputs are durable. */
+  acks?: number
+  /** Tries per batch; once exhausted the stream errors with the last failure. Default 10. */
+  maxAttempts?: number
+  /** Ms to wait before retry `attempt` (1-based). Default `min(100 * 2^(attempt - 1), 10000)`. */
+  backoff?: (attempt: number) => number
+  /** Encodes the key or value of a dead letter whose record has no `rawKey`/`rawValue` (one not from `fromKafka`). Default: Buffers and strings as is, else JSON. */
+  encodeDeadLetter?: DeadLetterEncoder
+  /** Schedules linger and retries. Default `asyncScheduler`. */
+  scheduler?: SchedulerLike
+  /** Counts acknowledged messages (`published`) and dead letters (`deadLetters`), for `pipelineStats`. Default: none. */
+  metrics?: PipelineMetrics
+}
 
 /** One input waiting for its outputs: emitted when `outstanding` is 0 and every input before it was. */
 interface Entry<T> {
@@ -18,6 +43,8 @@ interface Entry<T> {
 }
 
 interface Pending { readonly topic: string; readonly message: ProducerMessageLike; readonly entry: Entry<unknown>; readonly deadLetter: boolean }
+
+const defaultBackoff = (attempt: number): number => Math.min(100 * 2 ** (attempt - 1), 10_000)
 
 /**
  * Produces the results of each record (`Processed<record, Result>`, after `orderedMerge`) and emits each input
@@ -83,8 +110,11 @@ export function publish<T extends DeadLetterSource, O extends OutputMessage>(
   producer: KafkaProducerLike, options: PublishOptions,
 ): MonoTypeOperatorFunction<Processed<T, Result<O>>> {
   const {
-    topic, deadLetterTopic, decodeFailures, lingerMs, batchSize, acks, maxAttempts, backoff, encodeDeadLetter, scheduler, metrics,
-  } = publishSettings(producer, options)
+    topic, deadLetterTopic, decodeFailures = 'dead-letter', lingerMs = 5, batchSize = 500, acks = -1,
+    maxAttempts = 10, backoff = defaultBackoff, encodeDeadLetter = defaultDeadLetterEncoder, scheduler = asyncScheduler, metrics,
+  } = options
+  validate(producer, options, lingerMs, batchSize, maxAttempts)
+  checkMetrics(metrics, 'publish')
 
   return (source) => new Observable<Processed<T, Result<O>>>((subscriber) => {
     type E = Entry<Processed<T, Result<O>>>
@@ -301,4 +331,20 @@ function toProducerMessage(m: OutputMessage): ProducerMessageLike {
   if (m.partition !== undefined) out.partition = m.partition
   if (m.headers !== undefined) out.headers = { ...m.headers }
   return out
+}
+
+function validate(producer: KafkaProducerLike, options: PublishOptions, lingerMs: number, batchSize: number, maxAttempts: number): void {
+  if (typeof producer?.sendBatch !== 'function') throw new TypeError('publish: producer must have a sendBatch function')
+  if (typeof options?.topic !== 'string' || options.topic === '') throw new TypeError('publish: topic must be a non-empty string')
+  if (options.deadLetterTopic !== undefined && (typeof options.deadLetterTopic !== 'string' || options.deadLetterTopic === '')) {
+    throw new TypeError('publish: deadLetterTopic must be a non-empty string when given')
+  }
+  if (!(typeof lingerMs === 'number' && lingerMs >= 0 && lingerMs < Infinity)) throw new RangeError(`publish: lingerMs must be a finite number >= 0, got ${String(lingerMs)}`)
+  if (!(Number.isSafeInteger(batchSize) && batchSize >= 1)) throw new RangeError(`publish: batchSize must be an integer >= 1, got ${String(batchSize)}`)
+  if (!(maxAttempts === Infinity || (Number.isSafeInteger(maxAttempts) && maxAttempts >= 1))) {
+    throw new RangeError(`publish: maxAttempts must be an integer >= 1 or Infinity, got ${String(maxAttempts)}`)
+  }
+  if (options.decodeFailures !== undefined && options.decodeFailures !== 'dead-letter' && options.decodeFailures !== 'fail') {
+    throw new TypeError(`publish: decodeFailures must be 'dead-letter' or 'fail', got ${String(options.decodeFailures)}`)
+  }
 }
