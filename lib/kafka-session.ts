@@ -1,4 +1,5 @@
 import type { Subscriber } from 'rxjs'
+import type { Decoder } from './decoders'
 import { Drain, DrainTimeoutError, listenAbort } from './drain'
 import { ConsumerReuseError } from './consumer-reuse-error'
 import { FetchGate } from './fetch-gate'
@@ -18,9 +19,23 @@ import type {
 import type { OffsetTracker } from './offset-tracker'
 import type { PartitionEpochs } from './partition-epochs'
 import type { TrackedCommitOffset } from './record'
-import type { Settings } from './source-options'
 
 export type { SessionRecord } from './record-decoding'
+
+/** `fromKafka`'s options, checked and with their defaults applied (`{ maxInFlight: 10_000, ... }`). */
+export interface Settings<K, V> {
+  topics: (string | RegExp)[]
+  fromBeginning: boolean
+  maxInFlight: number
+  resumeBelow: number
+  keyDecoder: Decoder<K> | undefined
+  valueDecoder: Decoder<V> | undefined
+  partitionsConsumedConcurrently: number | undefined
+  heartbeatInterval: number
+  /** Aborting it drains the subscription (see `Drain`), then completes it. */
+  signal: AbortSignal | undefined
+  drainTimeout: number
+}
 
 /**
  * One subscription of a `fromKafka` source (internal, not exported from the package): the consumer's whole
