@@ -1,23 +1,10 @@
 import type { RecordOrigin, TrackedCommitOffset } from './record'
-import { EpochProgress, offsetValue, parseOffset, type PartitionProgress } from './partition-progress'
+import { offsetValue, parseOffset, type PartitionProgress } from './partition-progress'
+import { trackerOptions, type OffsetTrackerOptions } from './offset-tracker-options'
+import { checkPartition, committableOf, epochToDeliver, progressOf, retire, type Slot } from './partition-slot'
 
 export type { PartitionProgress } from './partition-progress'
-
-/** Options of {@link OffsetTracker}. */
-export interface OffsetTrackerOptions {
-  /** Clock in ms for ages. Default `Date.now`; pass `() => scheduler.now()` in virtual time. */
-  now?: () => number
-  /** Called after a finish (or revoke) released in-flight budget, with the new total `inFlight`. */
-  onRelease?: (inFlight: number) => void
-}
-
-// One per (topic, partition) ever seen: the owned epoch, and retired epochs whose records still run.
-interface Slot {
-  current: EpochProgress | undefined
-  /** Highest epoch ever delivered here: a record of an epoch at or below it, not current, is stale. */
-  lastEpoch: number
-  retired: Map<number, EpochProgress> | undefined
-}
+export type { OffsetTrackerOptions } from './offset-tracker-options'
 
 /**
  * The one place that knows, per partition, what was delivered, what finished, and how far a commit may go.
@@ -58,11 +45,7 @@ export class OffsetTracker {
   #delivered = 0
 
   constructor(options: OffsetTrackerOptions = {}) {
-    const { now = Date.now, onRelease } = options
-    if (typeof now !== 'function') throw new TypeError('OffsetTracker: options.now must be a function')
-    if (onRelease !== undefined && typeof onRelease !== 'function') {
-      throw new TypeError('OffsetTracker: options.onRelease must be a function')
-    }
+    const { now, onRelease } = trackerOptions(options)
     this.#now = now
     this.#onRelease = onRelease
   }
@@ -133,16 +116,7 @@ export class OffsetTracker {
    * offset to read) and the epoch it belongs to. A pure query; empty when nothing progressed.
    */
   committable(): TrackedCommitOffset[] {
-    const out: TrackedCommitOffset[] = []
-    for (const [topic, slots] of this.#topics) {
-      for (let partition = 0; partition < slots.length; partition++) {
-        const p = slots[partition]?.current
-        if (p !== undefined && p.watermark > p.committed) {
-          out.push({ topic, partition, offset: String(p.watermark), epoch: p.epoch })
-        }
-      }
-    }
-    return out
+    return committableOf(this.#topics)
   }
 
   /**
@@ -163,13 +137,13 @@ export class OffsetTracker {
    */
   revoke(topic: string, partition: number): void {
     const slot = this.#slot(topic, partition)
-    if (slot !== undefined) this.#retire(slot)
+    if (slot !== undefined) retire(slot)
   }
 
   /** Every partition is revoked (kafkajs rebalances eagerly). */
   revokeAll(): void {
     for (const slots of this.#topics.values()) {
-      for (const slot of slots) if (slot !== undefined) this.#retire(slot)
+      for (const slot of slots) if (slot !== undefined) retire(slot)
     }
   }
 
@@ -190,29 +164,7 @@ export class OffsetTracker {
 
   /** A snapshot per owned partition, for stats and tests. */
   partitions(): PartitionProgress[] {
-    const now = this.#now()
-    const out: PartitionProgress[] = []
-    for (const [topic, slots] of this.#topics) {
-      for (let partition = 0; partition < slots.length; partition++) {
-        const p = slots[partition]?.current
-        if (p === undefined) continue
-        const oldest = p.oldestDeliveryTime()
-        out.push({
-          topic,
-          partition,
-          epoch: p.epoch,
-          delivered: p.tail,
-          finished: p.tail - p.unfinished,
-          inFlight: p.unfinished,
-          lastDeliveredOffset: p.lastDelivered < 0 ? undefined : String(p.lastDelivered),
-          committable: p.watermark < 0 ? undefined : String(p.watermark),
-          committed: p.committed < 0 ? undefined : String(p.committed),
-          oldestUnfinishedAgeMs: oldest === undefined ? undefined : now - oldest,
-          oldestUnfinished: p.oldestRecord(),
-        })
-      }
-    }
-    return out
+    return progressOf(this.#topics, this.#now())
   }
 
   /** The owned partition's current epoch, or undefined: lets the source tell stale records. */
@@ -230,26 +182,7 @@ export class OffsetTracker {
       slot = { current: undefined, lastEpoch: -Infinity, retired: undefined }
       this.#addSlotsOf(topic)[partition] = slot
     }
-    let p = slot.current
-    if (p === undefined || p.epoch !== epoch) {
-      if (!Number.isSafeInteger(epoch)) throw new RangeError(`${where()}: epoch must be a safe integer`)
-      if (epoch <= slot.lastEpoch) {
-        throw new RangeError(`${where()}: epoch ${epoch} is stale (latest epoch of this partition is ${slot.lastEpoch})`)
-      }
-      if (seq !== 0) throw new RangeError(`${where()}: the first record of a new epoch must have seq 0`)
-      this.#retire(slot)
-      p = new EpochProgress(epoch)
-      slot.current = p
-      slot.lastEpoch = epoch
-    } else {
-      if (seq !== p.tail) throw new RangeError(`${where()}: expected seq ${p.tail}`)
-      if (offset <= p.lastDelivered) {
-        throw new RangeError(`${where()}: offset ${offset} is not beyond the last delivered ${p.lastDelivered}`)
-      }
-      if (offset < p.position) {
-        throw new RangeError(`${where()}: offset ${offset} is below the advanced position ${p.position}`)
-      }
-    }
+    const p = epochToDeliver(slot, epoch, seq, offset, where)
     p.deliver(offset, at ?? this.#now(), origin)
     this.#inFlight++
     this.#delivered++
@@ -275,23 +208,8 @@ export class OffsetTracker {
     return slots
   }
 
-  #retire(slot: Slot): void {
-    const p = slot.current
-    if (p === undefined) return
-    slot.current = undefined
-    if (p.unfinished > 0) (slot.retired ??= new Map()).set(p.epoch, p)
-  }
-
   #release(): void {
     this.#inFlight--
     this.#onRelease?.(this.#inFlight)
-  }
-}
-
-function checkPartition(topic: unknown, partition: number, where: string): void {
-  if (typeof topic !== 'string') throw new RangeError(`${where}: topic must be a string`)
-  // Kafka partitions are dense from 0 (int32), so an array indexed by partition stays small.
-  if (!Number.isInteger(partition) || partition < 0 || partition > 0x7fffffff) {
-    throw new RangeError(`${where}: partition must be a non-negative int32`)
   }
 }

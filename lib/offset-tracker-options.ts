@@ -1,0 +1,34 @@
+/**
+ * `OffsetTracker`'s options and their call-time check. Apart from `offset-tracker.ts` so that the tracker's
+ * file holds only its state and the per-record path.
+ */
+
+/** Options of {@link OffsetTracker}. */
+export interface OffsetTrackerOptions {
+  /** Clock in ms for ages. Default `Date.now`; pass `() => scheduler.now()` in virtual time. */
+  now?: () => number
+  /** Called after a finish (or revoke) released in-flight budget, with the new total `inFlight`. */
+  onRelease?: (inFlight: number) => void
+}
+
+/**
+ * Checks `OffsetTracker`'s options and applies the default clock.
+ *
+ * ```text
+ * {}                 ->  { now: Date.now, onRelease: undefined }
+ * { now: 5 }         ->  TypeError
+ * ```
+ *
+ * @example
+ * const { now, onRelease } = trackerOptions({ now: () => scheduler.now() })
+ *
+ * @throws {TypeError} When `now` or `onRelease` is not a function.
+ */
+export function trackerOptions(options: OffsetTrackerOptions): { now: () => number; onRelease: ((inFlight: number) => void) | undefined } {
+  const { now = Date.now, onRelease } = options
+  if (typeof now !== 'function') throw new TypeError('OffsetTracker: options.now must be a function')
+  if (onRelease !== undefined && typeof onRelease !== 'function') {
+    throw new TypeError('OffsetTracker: options.onRelease must be a function')
+  }
+  return { now, onRelease }
+}
