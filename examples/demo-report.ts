@@ -30,7 +30,7 @@ export interface PipelineView {
   readonly options: DemoOptions
   /**
    * The library's latest `pipelineStats` snapshot (undefined before the first): rate, in flight, keys, and
-   * per partition lag, in flight and oldest age, as a service would show them.
+   * per partition the high watermark, in flight and oldest age, as a service would show them.
    */
   readonly stats: PipelineStats | undefined
   readonly ledger: DemoLedger
@@ -63,8 +63,12 @@ export function pipelineFrame(view: PipelineView): StatusFrame {
   const done = ends.reduce((acc, end, p) => acc + Math.min(end, committed[p]!), 0)
   const f = total === 0 ? 1 : done / total
   const partitions = new Map((stats?.partitions ?? []).filter(p => p.topic === view.input).map(p => [p.partition, p]))
-  // The library's lag (high watermark of the last fetch minus the commit); the workload's end before a fetch.
-  const lag = ends.map((end, p) => partitions.get(p)?.lag ?? Math.max(0, end - committed[p]!))
+  // The high watermark the library saw at its last fetch (the workload's end before one) minus the latest
+  // acknowledged commit: a snapshot's own lag may predate the commit that finished the run.
+  const lag = ends.map((end, p) => {
+    const highWatermark = partitions.get(p)?.highWatermark
+    return Math.max(0, (highWatermark === undefined ? end : Number(highWatermark)) - committed[p]!)
+  })
   const elapsed = duration(now - view.started)
 
   // The partitions lagging most (all of them when there are few), shown in partition order.

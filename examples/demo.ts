@@ -55,7 +55,7 @@ const COMMIT_INTERVAL_MS = 1_000
 const FORWARD_LINGER_MS = 5
 const FORWARD_MAX_BATCH = 2_000
 /** How often the live display's figures are sampled (`pipelineStats`'s interval: its rates are over it). */
-const STATS_INTERVAL_MS = 1_000
+const STATS_INTERVAL_MS = 250
 /** No record processed and nothing committed for this long while records are left: a stall, not a hang. */
 const STALL_MS = 60_000
 
