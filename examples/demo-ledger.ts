@@ -168,10 +168,7 @@ export class DemoLedger {
   get unexpected(): number {
     return this.#foreign + this.#undecodable
   }
-  /** Work running now, and the most ever running at once. */
-  get running(): number {
-    return this.#running
-  }
+  /** The most work ever running at once. */
   get maxRunning(): number {
     return this.#maxRunning
   }

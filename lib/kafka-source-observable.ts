@@ -1,8 +1,8 @@
 /**
  * The Observable `fromKafka` returns: the `KafkaSource` interface (records, plus the commit target, stats
  * and shutdown of the pipeline) and its implementation, which opens one `Session` per subscription and keeps
- * one consumer from serving two at once. Apart from `kafka-source.ts`, which holds the contract and the
- * options check.
+ * one consumer from serving two at once. Apart from `kafka-source.ts` (the contract) and
+ * `kafka-source-options.ts` (the options and their check).
  */
 import { defer, Observable, type Subscriber } from 'rxjs'
 import type { DecodeFailure } from './decoders'
