@@ -15,6 +15,7 @@ import { recordKey } from '../lib/record-key'
 import { commitOffsets } from '../operators/commit-offsets'
 import { groupByKeyConcat } from '../operators/group-by-key-concat'
 import { orderedMerge } from '../operators/ordered-merge'
+import { roundTo } from './measure'
 
 /** The Node cases, by name. */
 export type NodeCaseName = 'raw_each_batch' | 'kafka_rx_noop' | 'each_message_work' | 'kafka_rx_work'
@@ -97,11 +98,11 @@ async function measure(spec: CaseSpec, checkLag: boolean): Promise<CaseResult> {
   return {
     name: spec.name,
     records: clock.count,
-    ms: round(ms),
-    records_per_s: round((clock.count * 1000) / ms),
-    cpu_us_per_record: Math.round((clock.cpuMs * 100_000) / clock.count) / 100,
+    ms: roundTo(ms, 1),
+    records_per_s: roundTo((clock.count * 1000) / ms, 1),
+    cpu_us_per_record: roundTo((clock.cpuMs * 1000) / clock.count, 2),
     // maxRSS: the kernel's high-water mark of this process, in KiB.
-    peak_rss_mib: round(process.resourceUsage().maxRSS / 1024),
+    peak_rss_mib: roundTo(process.resourceUsage().maxRSS / 1024, 1),
     sampled,
     closed: clock.closed,
     lag: sampled || !checkLag ? null : await lagOf(kafka, spec),
@@ -266,10 +267,6 @@ async function lagOf(kafka: Kafka, spec: CaseSpec): Promise<number> {
   } finally {
     await admin.disconnect()
   }
-}
-
-function round(x: number): number {
-  return Math.round(x * 10) / 10
 }
 
 if (require.main === module) {

@@ -31,6 +31,7 @@ import { Kafka, Partitioners, logLevel } from 'kafkajs'
 import { ensureKafka } from '../lib/testing/kafka-broker'
 import type { CaseResult, CaseSpec, NodeCaseName } from './kafka-cases'
 import { buildParallelConsumer, runParallelConsumer } from './kafka-jvm'
+import { median, roundTo } from './measure'
 
 export interface Options {
   json: boolean
@@ -262,21 +263,21 @@ function makeReport(runs: Map<string, CaseResult[]>, pairs: { raw: CaseResult; n
     const mid = results[[...results.keys()].sort((a, b) => rates[a]! - rates[b]!)[Math.floor(results.length / 2)]!]!
     const cpu = results.map((r) => r.cpu_us_per_record).filter((c): c is number => c !== null)
     cases[name] = {
-      records_per_s: mid.records_per_s, cpu_us_per_record: cpu.length === 0 ? null : median(cpu), peak_rss_mib: Math.max(...results.map((r) => r.peak_rss_mib)), runs_records_per_s: rates,
+      records_per_s: mid.records_per_s, cpu_us_per_record: cpu.length === 0 ? null : medianOf(cpu), peak_rss_mib: Math.max(...results.map((r) => r.peak_rss_mib)), runs_records_per_s: rates,
       records: mid.records, ms: mid.ms, sampled: mid.sampled, closed: results.every((r) => r.closed), lag: results.reduce<number | null>((m, r) => (r.lag === null ? m : Math.max(m ?? 0, r.lag)), null),
     }
   }
   const rate = (name: string): number => cases[name]?.records_per_s ?? NaN
   // NaN when a case measured nothing (e.g. an empty sample): no ratio rather than Infinity.
-  const ratio = (a: number, b: number): number => (b > 0 ? Math.round((a / b) * 1000) / 1000 : NaN)
+  const ratio = (a: number, b: number): number => (b > 0 ? roundTo(a / b, 3) : NaN)
   const { json: _json, cpuProf: _cpuProf, ...config } = o
   const pairRatios = pairs.map((p) => ratio(p.noop.records_per_s, p.raw.records_per_s))
   const cpuRatios = pairs.map((p) => ratio(p.raw.cpu_us_per_record ?? NaN, p.noop.cpu_us_per_record ?? NaN))
   return {
     suite: 'kafka',
-    noop_vs_raw: median(pairRatios),
+    noop_vs_raw: medianOf(pairRatios),
     noop_vs_raw_pairs: pairRatios,
-    noop_vs_raw_cpu: median(cpuRatios),
+    noop_vs_raw_cpu: medianOf(cpuRatios),
     noop_vs_raw_of_medians: ratio(rate('kafka_rx_noop'), rate('raw_each_batch')),
     work_vs_kafkajs: ratio(rate('kafka_rx_work'), rate('each_message_work')),
     work_vs_parallel_consumer: cases.parallel_consumer_work === undefined ? null : ratio(rate('kafka_rx_work'), rate('parallel_consumer_work')),
@@ -307,12 +308,9 @@ function printTable(r: KafkaReport): void {
   line('work_vs_parallel_consumer', r.work_vs_parallel_consumer, r.targets.work_vs_parallel_consumer)
 }
 
-/** The middle value (the mean of the two middle ones for an even count); NaN for none. */
-function median(values: number[]): number {
-  if (values.length === 0) return NaN
-  const sorted = [...values].sort((a, b) => a - b)
-  const mid = sorted.length >> 1
-  return Math.round((sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2) * 1000) / 1000
+/** The median to three decimals; NaN for none. */
+function medianOf(values: number[]): number {
+  return values.length === 0 ? NaN : roundTo(median(values), 3)
 }
 
 function fmt(n: number): string {

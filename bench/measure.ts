@@ -96,7 +96,12 @@ export function median(values: readonly number[]): number {
   return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
 }
 
+/** `x` rounded to `digits` decimals, for tables and JSON alike. */
+export function roundTo(x: number, digits: number): number {
+  return Math.round(x * 10 ** digits) / 10 ** digits
+}
+
 /** Bytes as MiB with one decimal, for tables and JSON alike. */
 export function mib(bytes: number): number {
-  return Math.round((bytes / 1048576) * 10) / 10
+  return roundTo(bytes / 1048576, 1)
 }

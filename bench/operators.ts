@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks'
-import { forkJson, median, mib } from './measure'
+import { forkJson, median, mib, roundTo } from './measure'
 import { COMMIT, makeCases, measureCase, measureLatency, type CaseConfig, type LatencyMeasurement, type Measurement } from './operators-cases'
 import { measureScaling, type ScalingMeasurement } from './scaling'
 import { measurePair, type PairMeasurement } from './paired-runs'
@@ -65,7 +65,7 @@ function childArgs(config: OperatorsConfig, what: string): string[] {
   return ['operators', '--child', what, ...flags.flatMap((f) => [`--${f.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`, String(config[f])])]
 }
 
-const round = (x: number, digits = 2): number => Math.round(x * 10 ** digits) / 10 ** digits
+const round = (x: number, digits = 2): number => roundTo(x, digits)
 
 function figures(count: number, runs: Measurement[]): CaseFigures {
   const ms = median(runs.map((r) => r.ms))

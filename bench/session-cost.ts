@@ -6,7 +6,7 @@ import { recordKey } from '../lib/record-key'
 import { commitOffsets } from '../operators/commit-offsets'
 import { groupByKeyConcat } from '../operators/group-by-key-concat'
 import { orderedMerge } from '../operators/ordered-merge'
-import { collectGarbage, median } from './measure'
+import { collectGarbage, median, roundTo } from './measure'
 
 /**
  * `npm run bench -- session [--json]`: kafka-rx's own cost per record under kafkajs's `eachBatch`, without a
@@ -52,10 +52,10 @@ export async function run(args: string[]): Promise<void> {
     suite: 'session',
     records_per_round: o.batches * o.batchSize,
     rounds: o.rounds,
-    ns_per_record: round1(median(ns)),
-    gc_ns_per_record: round1(median(gcNs)),
-    bytes_per_record: bytes === undefined ? null : round1(bytes),
-    rounds_ns_per_record: ns.map(round1),
+    ns_per_record: roundTo(median(ns), 1),
+    gc_ns_per_record: roundTo(median(gcNs), 1),
+    bytes_per_record: bytes === undefined ? null : roundTo(bytes, 1),
+    rounds_ns_per_record: ns.map((x) => roundTo(x, 1)),
   }
   process.stdout.write(
     `kafka-rx under eachBatch, no broker: ${report.records_per_round} records a round, median of ${o.rounds} rounds after ${o.warmupRounds} warm-ups\n` +
@@ -232,8 +232,4 @@ class StandInConsumer implements KafkaConsumerLike {
     this.#listeners.set(eventName, list)
     return () => list.splice(list.indexOf(listener), 1)
   }
-}
-
-function round1(x: number): number {
-  return Math.round(x * 10) / 10
 }
