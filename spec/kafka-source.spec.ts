@@ -66,6 +66,27 @@ describe('fromKafka (fake consumer)', () => {
     await source.closed()
   })
 
+  it('without decoders emits the fetched bytes, the same record an identity decoder makes', async () => {
+    // Two paths make records (undecodedRecord when no decoder is set, decodeRecord otherwise): they must agree.
+    const identity: Decoder<Buffer | null> = (bytes) => bytes
+    const records = async (decoders: { keyDecoder?: Decoder<Buffer | null>; valueDecoder?: Decoder<Buffer | null> }) => {
+      const fake = new FakeConsumer({ t: [seqLog(3)] })
+      const source = fromKafka(fake, { topics: ['t'], fromBeginning: true, ...decoders })
+      const { got, sub } = await open(source)
+      await fake.fetch('t', 0, 10)
+      sub.unsubscribe()
+      await source.closed()
+      return got
+    }
+    const plain = await records({})
+    expect(plain).to.deep.equal(await records({ keyDecoder: identity, valueDecoder: identity }))
+    expect(plain.map((r) => [r.seq, r.offset, String(r.key), String(r.value), r.rawKey === r.key, r.rawValue === r.value])).to.deep.equal([
+      [0, '0', 'k0', 'v0', true, true],
+      [1, '1', 'k1', 'v1', true, true],
+      [2, '2', 'k2', 'v2', true, true],
+    ])
+  })
+
   it('turns a decoder failure into a DecodeFailure in its place, and goes on', async () => {
     const log = makeLog([
       { offset: 0, key: 'a', value: '1' },
