@@ -18,6 +18,7 @@ const suites: Record<string, () => Promise<{ run(args: string[]): Promise<void> 
   kafka: () => import('./kafka.js'),
   soak: () => import('./soak.js'),
   session: () => import('./session-cost.js'),
+  'session-cold': () => import('./session-cold.js'),
 }
 
 async function main(argv: string[]): Promise<number> {

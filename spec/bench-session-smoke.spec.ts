@@ -26,6 +26,22 @@ describe('bench: session suite (smoke)', function () {
     if (report.bytes_per_record !== null) expect(report.bytes_per_record).to.be.a('number').above(0)
   })
 
+  it('session-cold: prints ns per record of fresh processes, and the first batch apart, as the last line', async () => {
+    const script = resolve(__dirname, '..', 'bench', 'index.js')
+    const args = [script, 'session-cold', '--json', '--processes', '2', '--batches', '4', '--batch-size', '500']
+    const stdout = await new Promise<string>((done, fail) => {
+      execFile(process.execPath, args, { maxBuffer: 1 << 20 }, (error, out, err) => (error ? fail(new Error(`${error.message}\n${err}`)) : done(out)))
+    })
+    const lines = stdout.trim().split('\n')
+    const report = JSON.parse(lines[lines.length - 1]!) as Record<string, unknown>
+    expect(report.suite).to.equal('session-cold')
+    expect(report.records).to.equal(2_000)
+    expect(report.processes_ns_per_record).to.be.an('array').with.lengthOf(2)
+    for (const field of ['ns_per_record', 'first_batch_ms', 'after_first_ns_per_record', 'gc_ns_per_record']) {
+      expect(Number.isFinite(report[field]) && (report[field] as number) >= 0, `${field}: ${String(report[field])}`).to.equal(true)
+    }
+  })
+
   it('refuses an unknown option', async () => {
     const script = resolve(__dirname, '..', 'bench', 'index.js')
     const failure = await new Promise<string>((done) => {
