@@ -8,6 +8,7 @@ import { KafkaCommitSink } from './kafka-commit-sink'
 import { decodeRecord, undecodedRecord, type SessionRecord } from './record-decoding'
 import { commitPastControlBatch, nextOffset } from './control-batches'
 import { refuseSeeks } from './refuse-seeks'
+import { settleSubscriberShapes } from './subscriber-shapes'
 import type {
   ConsumerEventLike,
   CrashPayloadLike,
@@ -87,6 +88,7 @@ export class Session<K, V> {
   }
 
   start(previousShutdown: Promise<void> | undefined): void {
+    settleSubscriberShapes()
     this.#removers.push(listenAbort(this.settings.signal, () => this.#abort()))
     this.#starting = (async () => {
       // A resubscription (retry, repeat) waits for the previous one to have disconnected.
