@@ -24,7 +24,10 @@ export interface GroupByKeyConcatOptions<T> {
  * Keys are compared like `Map` keys (SameValueZero). A key that finished an item and has more waiting goes
  * to the back of the line of keys waiting for a slot, so a hot key cannot starve the others; a key's state
  * is dropped as soon as it has nothing queued or running, so memory follows the keys in flight, not the
- * keys ever seen. Completes when the source has completed and all work is done. An error thrown by `keyOf`,
+ * keys ever seen. An item that arrives while nothing is queued or running, and whose work is done at once (an
+ * array, or skipped), runs without `keyOf` being called: no earlier item of any key is unfinished, so its key
+ * cannot matter (a no-op or filtering stage pays no key at all). Completes when the source has completed and
+ * all work is done. An error thrown by `keyOf`,
  * `skip` or `project`, or emitted by a projection, errors the output and cancels all work; unsubscribing
  * cancels running projections and drops queued items.
  *

@@ -64,8 +64,9 @@ function cancel<T, R, K>(lane: Lane<T, R, K>): void {
  *
  * Invariants: a lane is findable (in `#keys`, or `#loose`) while it has a queued or running item, and is
  * dropped the moment it has neither; a lane is in the ready list iff it has queued items and nothing
- * running. Work starts only in `#drain`, a loop guarded by `#draining`, so projections that complete
- * synchronously re-enter as constant-depth calls instead of recursing once per item.
+ * running. Work starts only in `#drain` (and its two shortcuts, `#runAtOnce` for an idle key and `#runIdle`
+ * when nothing at all is pending), each guarded by `#draining`, so projections that complete synchronously
+ * re-enter as constant-depth calls instead of recursing once per item.
  */
 export class KeyQueues<T, R, K> {
   readonly #keys = new Map<K, Lane<T, R, K>>()
@@ -133,6 +134,9 @@ export class KeyQueues<T, R, K> {
   push(item: T): void {
     if (this.#stopped()) return
     const index = this.#arrivals++
+    // Nothing queued or running, and no emission under way: no earlier item of any key is unfinished, so
+    // this one may start before its key is known (see `#runIdle`).
+    if (this.#pending === 0 && !this.#draining) return this.#runIdle(item, index)
     let key: K
     try {
       key = this.keyOf(item)
@@ -238,6 +242,10 @@ export class KeyQueues<T, R, K> {
       lane.registered = false
       this.#keys.delete(lane.key)
     }
+    this.#emit(item, results)
+  }
+
+  #emit(item: T, results: readonly R[]): void {
     this.#pending--
     this.destination.next({ item, results })
   }
@@ -297,6 +305,58 @@ export class KeyQueues<T, R, K> {
       this.#draining = false
     }
     if (this.#readyHead !== null || this.#sourceDone) this.#drain()
+  }
+
+  /**
+   * Runs an item that arrived with nothing else pending. Work done at once (an array, or skipped) is emitted
+   * without the key ever being computed: no lane, no key lookup. Asynchronous work takes its key's lane like
+   * any running item, so that later items of the key wait for it. Guarded like `#drain`: a push from inside
+   * the projection queues (with its own key) and starts only once this item is done or holds its lane.
+   */
+  #runIdle(item: T, index: number): void {
+    this.#pending++
+    this.#draining = true
+    let output: ObservableInput<R> | null
+    try {
+      output = this.#project(item, index)
+      if (output === null || Array.isArray(output)) this.#emit(item, resultsOf(output))
+      else this.#runIdleAsync(item, index, output)
+    } catch (err) {
+      return this.fail(err)
+    } finally {
+      this.#draining = false
+    }
+    if (this.#readyHead !== null || this.#sourceDone) this.#drain()
+  }
+
+  #runIdleAsync(item: T, index: number, output: ObservableInput<R>): void {
+    const key = this.keyOf(item)
+    if (this.#loose !== null) this.#settleLoose(this.#loose)
+    let lane = this.#keys.get(key)
+    if (lane === undefined) {
+      lane = this.#newLane(key)
+      lane.registered = true
+      this.#keys.set(key, lane)
+    } else if (lane.current === null) {
+      // Items of the key pushed from inside the projection queued in the ready list; they must wait now.
+      this.#unready(lane)
+    }
+    const job = new Job<T, R, K>(item, index, lane)
+    lane.current = job
+    this.#subscribe(job, output)
+  }
+
+  /** Takes a lane out of the ready list (only a lane made by a push from inside `#runIdle`'s projection). */
+  #unready(lane: Lane<T, R, K>): void {
+    let previous: Lane<T, R, K> | null = null
+    for (let at = this.#readyHead; at !== null; previous = at, at = at.nextReady) {
+      if (at !== lane) continue
+      if (previous === null) this.#readyHead = lane.nextReady
+      else previous.nextReady = lane.nextReady
+      if (this.#readyTail === lane) this.#readyTail = previous
+      lane.nextReady = null
+      return
+    }
   }
 
   #project(item: T, index: number): ObservableInput<R> | null {

@@ -172,6 +172,29 @@ describe('groupByKeyConcat', () => {
     })
   })
 
+  describe('an item that arrives with nothing else pending', () => {
+    it('runs without its key when its work is done at once (an array, or skipped), and with it otherwise', async () => {
+      const keyed: string[] = []
+      const keyOf = (item: string): string => {
+        keyed.push(item)
+        return item[0]!
+      }
+      const project = (item: string): string[] | Promise<string> => (item.endsWith('!') ? Promise.resolve(item) : [item])
+      const out = await lastValueFrom(from(['a1', 'b1', 'a2!', 'b2', 'a3']).pipe(groupByKeyConcat(keyOf, project), toArray()))
+      expect(out.map((p) => p.item)).to.deep.equal(['a1', 'b1', 'b2', 'a2!', 'a3'])
+      // a1 and b1 ran alone; a2! went asynchronous, so it took its key; b2 and a3 came while a2! was pending.
+      expect(keyed).to.deep.equal(['a2!', 'b2', 'a3'])
+    })
+
+    it('reports a throwing keyOf when its work turns out asynchronous', async () => {
+      const failing = lastValueFrom(of('x').pipe(groupByKeyConcat(() => { throw new Error('no key') }, (item) => Promise.resolve(item))))
+      await failing.then(
+        () => expect.fail('should have errored'),
+        (error: Error) => expect(error.message).to.equal('no key'),
+      )
+    })
+  })
+
   describe('errors', () => {
     let unhandled: unknown[]
     const onUnhandled = (reason: unknown) => unhandled.push(reason)
@@ -231,11 +254,16 @@ describe('groupByKeyConcat', () => {
       readonly id: number
       readonly key: number
       readonly results: readonly number[]
-      /** sync: completes during subscribe; async: each value and the completion wait for the scheduler. */
-      readonly sync: boolean
+      /**
+       * array: the results as an array (done at once, no Observable); sync: an Observable that completes during
+       * subscribe; async: each value and the completion wait for the scheduler.
+       */
+      readonly mode: 'array' | 'sync' | 'async'
       readonly skip: boolean
       /** Arrives in the same source emission burst as the previous item. */
       readonly withPrevious: boolean
+      /** Its projection makes the source emit the next item at once, from inside (a feedback path). */
+      readonly pushesNext: boolean
     }
     type Event =
       | { type: 'start'; id: number }
@@ -253,9 +281,10 @@ describe('groupByKeyConcat', () => {
           fc.record({
             key: fc.integer({ min: 0, max: 3 }),
             results: fc.array(fc.integer({ min: 0, max: 99 }), { maxLength: 3 }),
-            sync: fc.boolean(),
+            mode: fc.constantFrom('array', 'sync', 'async'),
             skip: fc.integer({ min: 0, max: 6 }).map((n) => n === 0),
             withPrevious: fc.boolean(),
+            pushesNext: fc.integer({ min: 0, max: 3 }).map((n) => n === 0),
           }),
           { maxLength: 25 },
         )
@@ -266,14 +295,22 @@ describe('groupByKeyConcat', () => {
     async function run(s: fc.Scheduler, { concurrency, items }: Scenario, viaOperator: boolean) {
       const trace: Event[] = []
       const emitted = new Set<number>()
-      const project = (item: ItemSpec): Observable<number> => {
+      // Items not yet emitted by the source, in arrival order: a burst and a re-entrant push take the next ones.
+      const waiting = [...items]
+      let emitNext = (): void => undefined
+      const project = (item: ItemSpec): Observable<number> | number[] => {
         trace.push({ type: 'start', id: item.id })
+        if (item.pushesNext) emitNext()
+        if (item.mode === 'array') {
+          trace.push({ type: 'finish', id: item.id })
+          return [...item.results]
+        }
         return new Observable<number>((sub) => {
           const finish = () => {
             trace.push({ type: 'finish', id: item.id })
             sub.complete()
           }
-          if (item.sync) {
+          if (item.mode === 'sync') {
             for (const r of item.results) sub.next(r)
             return finish()
           }
@@ -291,13 +328,19 @@ describe('groupByKeyConcat', () => {
         })
       }
       const source = new Observable<ItemSpec>((sub) => {
-        const bursts: ItemSpec[][] = []
+        emitNext = () => {
+          const item = waiting.shift()
+          if (item !== undefined) sub.next(item)
+        }
+        const bursts: number[] = []
         for (const item of items) {
-          if (item.withPrevious && bursts.length > 0) bursts[bursts.length - 1]!.push(item)
-          else bursts.push([item])
+          if (item.withPrevious && bursts.length > 0) bursts[bursts.length - 1]!++
+          else bursts.push(1)
         }
         s.scheduleSequence([
-          ...bursts.map((burst) => async () => burst.forEach((item) => sub.next(item))),
+          ...bursts.map((size) => async () => {
+            for (let i = 0; i < size; i++) emitNext()
+          }),
           async () => sub.complete(),
         ])
       })
@@ -325,8 +368,10 @@ describe('groupByKeyConcat', () => {
     }
 
     it('(1) per key, a projection starts only after the previous item of that key finished, in arrival order', async () => {
-      // Mutation caught: push() enqueuing a lane as ready even while it has a running item (`if (lane.current === null)`
-      // dropped), which let a second item of a running key start.
+      // Mutations caught: push() enqueuing a lane as ready even while it has a running item (`if (lane.current === null)`
+      // dropped), which let a second item of a running key start; an item run with nothing pending that goes
+      // asynchronous leaving its key's lane in the ready list (`#unready` dropped: an item of the key pushed from
+      // inside its projection started beside it), or not taking its key's lane at all.
       await fc.assert(
         fc.asyncProperty(fc.scheduler(), scenario, async (s, sc) => {
           const { trace } = await run(s, sc, true)
