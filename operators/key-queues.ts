@@ -333,17 +333,19 @@ export class KeyQueues<T, R, K> {
     const key = this.keyOf(item)
     if (this.#loose !== null) this.#settleLoose(this.#loose)
     let lane = this.#keys.get(key)
-    if (lane === undefined) {
-      lane = this.#newLane(key)
-      lane.registered = true
-      this.#keys.set(key, lane)
-    } else if (lane.current === null) {
+    // Loose, as in push: an Observable that completes during subscribe never puts the key in the map.
+    if (lane === undefined) lane = this.#loose = this.#newLane(key)
+    else if (lane.current === null) {
       // Items of the key pushed from inside the projection queued in the ready list; they must wait now.
       this.#unready(lane)
     }
     const job = new Job<T, R, K>(item, index, lane)
     lane.current = job
-    this.#subscribe(job, output)
+    try {
+      this.#subscribe(job, output)
+    } finally {
+      if (this.#loose === lane) this.#settleLoose(lane)
+    }
   }
 
   /** Takes a lane out of the ready list (only a lane made by a push from inside `#runIdle`'s projection). */
