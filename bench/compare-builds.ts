@@ -5,6 +5,10 @@
  * (e.g. a `git archive` of an older commit, built). Prints each build's median ms at 1,000,000 records and
  * the per-pair ratios B / A. A developer's tool: not part of `npm run bench`.
  *
+ * The build loaded first has an edge: both share one node_modules, so RxJS's own functions are compiled for
+ * A's shapes before they meet B's (seen: the same two builds gave B/A 1.17 one way round and 1.02 the other).
+ * Run both orders; their geometric mean, sqrt((B/A) / (A/B swapped)), is the comparison.
+ *
  * @example
  * node --expose-gc dist/bench/compare-builds.js ../old/dist dist gbkc_sync 8
  * // prints: gbkc_sync @1000000: A <ms> ms, B <ms> ms (medians); B/A per pair <ratio> <ratio> ...
