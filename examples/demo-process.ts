@@ -3,8 +3,31 @@
  */
 import * as fs from 'node:fs'
 import type { LogEntry } from 'kafkajs'
-import type { LocalKafka } from '../lib/testing/kafka-broker'
+import { ensureKafka, type LocalKafka } from '../lib/testing/kafka-broker'
 import { duration } from './demo-display'
+
+/**
+ * The broker `KAFKA_BROKERS` names, or else a local one started now (its jars fetched from Maven Central on
+ * the first run), saying which. A local broker is killed on any exit of this process ({@link killOnExit}).
+ *
+ * @example
+ * const broker = await startBroker(process.stdout)
+ * // ...
+ * await stopBroker(broker, process.stdout)
+ */
+export async function startBroker(out: NodeJS.WritableStream): Promise<LocalKafka> {
+  const external = (process.env.KAFKA_BROKERS ?? '').trim() !== ''
+  out.write((external
+    ? `Using the Kafka broker at ${process.env.KAFKA_BROKERS} (KAFKA_BROKERS).`
+    : 'Starting a local Kafka broker (the first run fetches its jars from Maven Central, ~45 MB)...') + '\n')
+  const started = Date.now()
+  // detached: the broker gets its own process group, so a Ctrl-C in the terminal reaches only this process,
+  // which then shuts the pipeline down first and stops the broker last. killOnExit covers a crash.
+  const broker = await ensureKafka({ detached: true })
+  killOnExit(broker)
+  if (!external) out.write(`Kafka ${broker.version} ready at ${broker.brokers.join(',')} in ${duration(Date.now() - started)}.\n`)
+  return broker
+}
 
 /**
  * Stops a broker this process started (a no-op for an external one, or one already stopped), saying so.
