@@ -66,7 +66,9 @@ const FLAGS: readonly Flag[] = [
  * process.stdout.write(demoUsage())
  */
 export function demoUsage(): string {
-  const rows = FLAGS.map(f => `  ${`${f.name} <n>`.padEnd(22)}${f.what} (default ${String(DEFAULT_DEMO_OPTIONS[f.field])})`)
+  // The flag column fits the longest flag and its <n>, plus two spaces.
+  const width = Math.max(...FLAGS.map(f => `${f.name} <n>`.length)) + 2
+  const rows = FLAGS.map(f => `  ${`${f.name} <n>`.padEnd(width)}${f.what} (default ${String(DEFAULT_DEMO_OPTIONS[f.field])})`)
   return [
     'Usage: npm run demo -- [flags]',
     '',
@@ -77,7 +79,7 @@ export function demoUsage(): string {
     'gracefully (fetching stops, records in flight finish and are committed); a second Ctrl-C quits at once.',
     '',
     ...rows,
-    `  ${'--help'.padEnd(22)}print this and exit`,
+    `  ${'--help'.padEnd(width)}print this and exit`,
     '',
     'Exit code 0 when no record was lost, no per-key order was broken and the final lag is 0.',
     '',
