@@ -53,6 +53,12 @@ export interface CaseResult {
   records_per_s: number
   /** CPU time of this process (all its threads: GC, compiler, libuv) over the same span, per record, in µs. */
   cpu_us_per_record: number | null
+  /**
+   * Wall time inside kafkajs's eachBatch calls (START/END_BATCH_PROCESS) over the same span, per record, in µs:
+   * the case's own handling of what was fetched (for kafka-rx, its pipeline; for raw, nearly nothing), apart
+   * from kafkajs's fetching and decoding, which are outside eachBatch. Null for the JVM case.
+   */
+  each_batch_us_per_record: number | null
   peak_rss_mib: number
   /** True when the case stopped at a sample bound rather than at the end of the topic. */
   sampled: boolean
@@ -101,6 +107,7 @@ async function measure(spec: CaseSpec, checkLag: boolean): Promise<CaseResult> {
     ms: roundTo(ms, 1),
     records_per_s: roundTo((clock.count * 1000) / ms, 1),
     cpu_us_per_record: roundTo((clock.cpuMs * 1000) / clock.count, 2),
+    each_batch_us_per_record: roundTo((clock.eachBatchMs * 1000) / clock.count, 3),
     // maxRSS: the kernel's high-water mark of this process, in KiB.
     peak_rss_mib: roundTo(process.resourceUsage().maxRSS / 1024, 1),
     sampled,
@@ -123,6 +130,9 @@ class Clock {
     this.#reject = reject
   })
   #sampleTimer: NodeJS.Timeout | undefined
+  #batchStart = 0
+  /** Wall ms inside eachBatch calls within the span (see CaseResult.each_batch_us_per_record). */
+  eachBatchMs = 0
   /** False when the consumer's shutdown did not finish in time (kafka-rx cases). */
   closed = true
 
@@ -144,6 +154,18 @@ class Clock {
 
   fail(error: unknown): void {
     this.#reject(error)
+  }
+
+  batchStarted(): void {
+    if (this.#first !== 0 && this.#last === 0) this.#batchStart = performance.now()
+  }
+
+  batchEnded(): void {
+    if (this.#batchStart === 0) return
+    // A batch during which the span ended counts up to the end.
+    const end = this.#last === 0 ? performance.now() : Math.min(performance.now(), this.#last)
+    this.eachBatchMs += Math.max(0, end - this.#batchStart)
+    this.#batchStart = 0
   }
 
   get finished(): boolean {
@@ -172,6 +194,8 @@ class Clock {
 function made(kafka: Kafka, spec: CaseSpec, clock: Clock, extra: Partial<ConsumerConfig> = {}): Consumer {
   const c = kafka.consumer({ groupId: spec.groupId, ...extra })
   c.on(c.events.GROUP_JOIN, () => clock.started())
+  c.on(c.events.START_BATCH_PROCESS, () => clock.batchStarted())
+  c.on(c.events.END_BATCH_PROCESS, () => clock.batchEnded())
   return c
 }
 

@@ -78,6 +78,7 @@ export async function runParallelConsumer(classpath: string, spec: JvmCaseSpec, 
     ms: parsed.ms,
     records_per_s: parsed.records_per_s,
     cpu_us_per_record: null, // not measured for the JVM's window
+    each_batch_us_per_record: null,
     peak_rss_mib: parsed.peak_rss_mib,
     sampled: false,
     closed: true,

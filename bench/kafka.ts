@@ -214,7 +214,7 @@ async function lagOf(brokers: string[], topic: string, groupId: string): Promise
 }
 
 function describe(r: CaseResult): string {
-  const cpu = r.cpu_us_per_record === null ? '' : `, ${r.cpu_us_per_record} CPU µs/record`
+  const cpu = r.cpu_us_per_record === null ? '' : `, ${r.cpu_us_per_record} CPU µs/record, ${r.each_batch_us_per_record} µs/record in eachBatch`
   return `${fmt(r.records_per_s).padStart(9)} records/s  (${r.records} records in ${(r.ms / 1000).toFixed(1)} s${cpu}, peak RSS ${r.peak_rss_mib} MiB)`
 }
 
@@ -223,6 +223,8 @@ export interface KafkaCaseFigures {
   records_per_s: number
   /** Median CPU µs per record of the process over the measured span (null for the JVM case). */
   cpu_us_per_record: number | null
+  /** Median µs per record inside eachBatch (the case's own handling of fetched records; null for the JVM case). */
+  each_batch_us_per_record: number | null
   peak_rss_mib: number
   runs_records_per_s: number[]
   records: number
@@ -262,8 +264,9 @@ function makeReport(runs: Map<string, CaseResult[]>, pairs: { raw: CaseResult; n
     const rates = results.map((r) => r.records_per_s)
     const mid = results[[...results.keys()].sort((a, b) => rates[a]! - rates[b]!)[Math.floor(results.length / 2)]!]!
     const cpu = results.map((r) => r.cpu_us_per_record).filter((c): c is number => c !== null)
+    const inBatch = results.map((r) => r.each_batch_us_per_record).filter((c): c is number => c !== null)
     cases[name] = {
-      records_per_s: mid.records_per_s, cpu_us_per_record: cpu.length === 0 ? null : medianOf(cpu), peak_rss_mib: Math.max(...results.map((r) => r.peak_rss_mib)), runs_records_per_s: rates,
+      records_per_s: mid.records_per_s, cpu_us_per_record: cpu.length === 0 ? null : medianOf(cpu), each_batch_us_per_record: inBatch.length === 0 ? null : medianOf(inBatch), peak_rss_mib: Math.max(...results.map((r) => r.peak_rss_mib)), runs_records_per_s: rates,
       records: mid.records, ms: mid.ms, sampled: mid.sampled, closed: results.every((r) => r.closed), lag: results.reduce<number | null>((m, r) => (r.lag === null ? m : Math.max(m ?? 0, r.lag)), null),
     }
   }
@@ -294,9 +297,9 @@ function printTable(r: KafkaReport): void {
   out(`kafka suite: ${r.config.records} records, ${r.config.partitions} partitions, ${r.config.keys} keys, work ${r.config.workMs} ms, concurrency ${r.config.concurrency}, reps ${r.config.reps}`)
   out(`machine: ${r.machine.nproc} x ${r.machine.cpu}, node ${r.machine.node}, Kafka ${r.machine.kafka}, load average ${r.machine.loadavg.join(' ')}`)
   out()
-  out(`${'case'.padEnd(24)} ${'records/s'.padStart(10)} ${'records'.padStart(8)} ${'s'.padStart(6)} ${'CPU µs/rec'.padStart(10)} ${'peak RSS MiB'.padStart(13)} ${'lag'.padStart(5)}  runs (records/s)`)
+  out(`${'case'.padEnd(24)} ${'records/s'.padStart(10)} ${'records'.padStart(8)} ${'s'.padStart(6)} ${'CPU µs/rec'.padStart(10)} ${'eachBatch µs/rec'.padStart(16)} ${'peak RSS MiB'.padStart(13)} ${'lag'.padStart(5)}  runs (records/s)`)
   for (const [name, c] of Object.entries(r.cases)) {
-    out(`${name.padEnd(24)} ${fmt(c.records_per_s).padStart(10)} ${String(c.records).padStart(8)} ${(c.ms / 1000).toFixed(1).padStart(6)} ${String(c.cpu_us_per_record ?? '-').padStart(10)} ${c.peak_rss_mib.toFixed(1).padStart(13)} ${String(c.lag ?? '-').padStart(5)}  ${c.runs_records_per_s.map(fmt).join(', ')}${c.sampled ? '  (sample)' : ''}${c.closed ? '' : '  (shutdown hung)'}`)
+    out(`${name.padEnd(24)} ${fmt(c.records_per_s).padStart(10)} ${String(c.records).padStart(8)} ${(c.ms / 1000).toFixed(1).padStart(6)} ${String(c.cpu_us_per_record ?? '-').padStart(10)} ${String(c.each_batch_us_per_record ?? '-').padStart(16)} ${c.peak_rss_mib.toFixed(1).padStart(13)} ${String(c.lag ?? '-').padStart(5)}  ${c.runs_records_per_s.map(fmt).join(', ')}${c.sampled ? '  (sample)' : ''}${c.closed ? '' : '  (shutdown hung)'}`)
   }
   out()
   const line = (name: string, value: number | null, target: number): void =>

@@ -45,6 +45,8 @@ describe('bench: kafka suite (smoke)', function () {
       positive(cases[name]!.records_per_s)
       positive(cases[name]!.peak_rss_mib)
       positive(cases[name]!.cpu_us_per_record)
+      const inBatch = cases[name]!.each_batch_us_per_record
+      expect(Number.isFinite(inBatch) && (inBatch as number) >= 0, `${name} each_batch_us_per_record: ${String(inBatch)}`).to.equal(true)
       if (cases[name]!.sampled === false) expect(cases[name]!.lag, `${name} lag`).to.equal(0)
     }
     for (const name of ['raw_each_batch', 'kafka_rx_noop', 'kafka_rx_work']) expect(cases[name]!.records, name).to.equal(5_000)
