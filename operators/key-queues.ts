@@ -260,9 +260,8 @@ export class KeyQueues<T, R, K> {
   #runIdle(item: T, index: number): void {
     this.#pending++
     this.#draining = true
-    let output: ObservableInput<R> | null
     try {
-      output = this.#project(item, index)
+      const output = this.#project(item, index)
       if (output === null || Array.isArray(output)) this.#emit(item, resultsOf(output))
       else this.#runIdleAsync(item, index, output)
     } catch (err) {
