@@ -105,3 +105,34 @@ export function roundTo(x: number, digits: number): number {
 export function mib(bytes: number): number {
   return roundTo(bytes / 1048576, 1)
 }
+
+/**
+ * Parses a suite's `--json`, `--help` (prints `help`, returns undefined) and integer options (`--name N`, at
+ * least `minimum[flag]`, else 1) onto a copy of `defaults`; anything else is a RangeError naming it.
+ *
+ * @example
+ * parseIntOptions('session', ['--rounds', '3'], { json: false, rounds: 20 }, { '--rounds': 'rounds' }, HELP) // { json: false, rounds: 3 }
+ */
+export function parseIntOptions<O extends { json: boolean }>(
+  suite: string,
+  args: readonly string[],
+  defaults: O,
+  flags: Readonly<Record<string, keyof O>>,
+  help: string,
+  minimum: Readonly<Record<string, number>> = {},
+): O | undefined {
+  const o = { ...defaults }
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!
+    if (a === '--json') o.json = true
+    else if (a === '--help') {
+      process.stdout.write(help)
+      return undefined
+    } else if (flags[a] !== undefined) {
+      const n = Number(args[++i])
+      if (!Number.isInteger(n) || n < (minimum[a] ?? 1)) throw new RangeError(`${suite} bench: ${a} needs a positive integer`)
+      ;(o as Record<keyof O, unknown>)[flags[a]!] = n
+    } else throw new RangeError(`${suite} bench: unknown option ${a} (see --help)`)
+  }
+  return o
+}

@@ -1,5 +1,4 @@
-import { execFile } from 'node:child_process'
-import { median, roundTo } from './measure'
+import { forkJson, median, parseIntOptions, roundTo } from './measure'
 import { SessionHarness } from './session-harness'
 
 /**
@@ -26,7 +25,7 @@ export async function run(args: string[]): Promise<void> {
   const o = parseArgs(args)
   if (o === undefined) return
   const runs: ColdRun[] = []
-  for (let i = 0; i < o.processes; i++) runs.push(await runChild(o.batches, o.batchSize))
+  for (let i = 0; i < o.processes; i++) runs.push(forkJson<ColdRun>(__filename, ['child', String(o.batches), String(o.batchSize)]))
   const records = o.batches * o.batchSize
   const report = {
     suite: 'session-cold',
@@ -58,15 +57,6 @@ function afterFirst(r: ColdRun, batchSize: number): number {
   return records === 0 ? NaN : (r.batchMs.slice(1).reduce((a, b) => a + b, 0) * 1e6) / records
 }
 
-function runChild(batches: number, batchSize: number): Promise<ColdRun> {
-  return new Promise((resolve, reject) => {
-    execFile(process.execPath, [__filename, 'child', String(batches), String(batchSize)], (error, stdout, stderr) => {
-      if (error !== null) return reject(new Error(`session-cold: child failed: ${error.message}\n${stderr}`))
-      resolve(JSON.parse(stdout.trim().split('\n').pop()!) as ColdRun)
-    })
-  })
-}
-
 interface Options {
   json: boolean
   processes: number
@@ -82,21 +72,9 @@ const HELP = `npm run bench -- session-cold [options]
 `
 
 function parseArgs(args: string[]): Options | undefined {
-  const o: Options = { json: false, processes: 10, batches: 16, batchSize: 12_500 }
-  const flags: Record<string, keyof Omit<Options, 'json'>> = { '--processes': 'processes', '--batches': 'batches', '--batch-size': 'batchSize' }
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i]!
-    if (a === '--json') o.json = true
-    else if (a === '--help') {
-      process.stdout.write(HELP)
-      return undefined
-    } else if (flags[a] !== undefined) {
-      const n = Number(args[++i])
-      if (!Number.isInteger(n) || n < 1) throw new RangeError(`session-cold bench: ${a} needs a positive integer`)
-      o[flags[a]] = n
-    } else throw new RangeError(`session-cold bench: unknown option ${a} (see --help)`)
-  }
-  return o
+  const defaults: Options = { json: false, processes: 10, batches: 16, batchSize: 12_500 }
+  const flags = { '--processes': 'processes', '--batches': 'batches', '--batch-size': 'batchSize' } as const
+  return parseIntOptions('session-cold', args, defaults, flags, HELP)
 }
 
 /** The measured process: one pass over fresh batches, its figures as a JSON line. */

@@ -1,4 +1,4 @@
-import { collectGarbage, median, roundTo } from './measure'
+import { collectGarbage, median, parseIntOptions, roundTo } from './measure'
 import { SessionHarness } from './session-harness'
 
 /**
@@ -68,29 +68,13 @@ interface Options {
   batchSize: number
 }
 
+const HELP =
+  'npm run bench -- session [options]\n  --json             one JSON object as the last line of stdout\n' +
+  '  --rounds N         measured rounds (default 20)      --warmup-rounds N  unmeasured first (default 5)\n' +
+  '  --batches N        batches a round, over 12 partitions (default 48)\n  --batch-size N     messages a batch (default 4000)\n'
+
 function parseArgs(args: string[]): Options | undefined {
-  const o: Options = { json: false, rounds: 20, warmupRounds: 5, batches: 48, batchSize: 4_000 }
-  const flags: Record<string, keyof Omit<Options, 'json'>> = {
-    '--rounds': 'rounds',
-    '--warmup-rounds': 'warmupRounds',
-    '--batches': 'batches',
-    '--batch-size': 'batchSize',
-  }
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i]!
-    if (a === '--json') o.json = true
-    else if (a === '--help') {
-      process.stdout.write(
-        'npm run bench -- session [options]\n  --json             one JSON object as the last line of stdout\n' +
-          '  --rounds N         measured rounds (default 20)      --warmup-rounds N  unmeasured first (default 5)\n' +
-          '  --batches N        batches a round, over 12 partitions (default 48)\n  --batch-size N     messages a batch (default 4000)\n',
-      )
-      return undefined
-    } else if (flags[a] !== undefined) {
-      const n = Number(args[++i])
-      if (!Number.isInteger(n) || n < (a === '--warmup-rounds' ? 0 : 1)) throw new RangeError(`session bench: ${a} needs a positive integer`)
-      o[flags[a]] = n
-    } else throw new RangeError(`session bench: unknown option ${a} (see --help)`)
-  }
-  return o
+  const defaults: Options = { json: false, rounds: 20, warmupRounds: 5, batches: 48, batchSize: 4_000 }
+  const flags = { '--rounds': 'rounds', '--warmup-rounds': 'warmupRounds', '--batches': 'batches', '--batch-size': 'batchSize' } as const
+  return parseIntOptions('session', args, defaults, flags, HELP, { '--warmup-rounds': 0 })
 }
