@@ -4,7 +4,7 @@
  * The data path, and the one feedback path (finished records releasing the in-flight budget):
  *
  * ```text
- *  kafkajs consumer ──eachBatch──▶ fromKafka(consumer, { topics, maxInFlight })      lib/kafka-source.ts
+ *  kafkajs consumer ──eachBatch──▶ fromKafka(consumer, { topics, maxInFlight })      lib/source/from-kafka.ts
  *        ▲                         │  tracker.deliver(record): seq/epoch stamped, in flight counted
  *        │ pause/resume            ▼
  *        │                  Observable<KafkaRecord>
@@ -30,7 +30,7 @@
  */
 
 // Plain data shared by every stage.
-export type { RecordOrigin, KafkaRecord, CommitOffset, TrackedCommitOffset } from './lib/record'
+export type { RecordOrigin, KafkaRecord, CommitOffset, TrackedCommitOffset } from './lib/record/record'
 export type { Processed } from './operators/processed'
 
 // Pure operators (no Kafka): work on any stream, testable in virtual time.
@@ -52,28 +52,28 @@ export type { InterjectionsOptions, PartitionEvent, AssignedPartition } from './
 export type { WithRetryOptions } from './operators/with-retry'
 
 // The Kafka side.
-export { OffsetTracker } from './lib/offset-tracker'
-export type { OffsetTrackerOptions, PartitionProgress } from './lib/offset-tracker'
-export { fromKafka } from './lib/kafka-source'
-export { ConsumerReuseError } from './lib/consumer-reuse-error'
-export { DrainTimeoutError } from './lib/drain'
-export type { UnfinishedPartition } from './lib/drain'
-export type { FromKafkaOptions, KafkaSource, SourceRecord } from './lib/kafka-source'
-export type { KafkaConsumerLike } from './lib/kafka-client'
-export { recordKey } from './lib/record-key'
-export type { RecordKey } from './lib/record-key'
-export { bufferDecoder, stringDecoder, jsonDecoder, isDecodeFailure } from './lib/decoders'
-export type { Decoder, DecodeContext, DecodeError, DecodeFailure } from './lib/decoders'
-export { publish } from './lib/publish'
-export type { PublishOptions } from './lib/publish'
-export type { KafkaProducerLike, ProducerMessageLike, TopicMessagesLike } from './lib/producer-client'
-export { deadLetterOf, DEAD_LETTER_HEADERS, defaultDeadLetterEncoder, describeError } from './lib/dead-letter'
+export { OffsetTracker } from './lib/tracker/offset-tracker'
+export type { OffsetTrackerOptions, PartitionProgress } from './lib/tracker/offset-tracker'
+export { fromKafka } from './lib/source/from-kafka'
+export { ConsumerReuseError } from './lib/source/consumer-reuse-error'
+export { DrainTimeoutError } from './lib/source/drain'
+export type { UnfinishedPartition } from './lib/source/drain'
+export type { FromKafkaOptions, KafkaSource, SourceRecord } from './lib/source/from-kafka'
+export type { KafkaConsumerLike } from './lib/client/consumer'
+export { recordKey } from './lib/record/record-key'
+export type { RecordKey } from './lib/record/record-key'
+export { bufferDecoder, stringDecoder, jsonDecoder, isDecodeFailure } from './lib/record/decoders'
+export type { Decoder, DecodeContext, DecodeError, DecodeFailure } from './lib/record/decoders'
+export { publish } from './lib/publish/publish'
+export type { PublishOptions } from './lib/publish/publish'
+export type { KafkaProducerLike, ProducerMessageLike, TopicMessagesLike } from './lib/client/producer'
+export { deadLetterOf, DEAD_LETTER_HEADERS, defaultDeadLetterEncoder, describeError } from './lib/publish/dead-letter'
 
 // Live stats: counters the operators feed, snapshots at an interval, stuck-record detection.
-export { PipelineMetrics } from './lib/pipeline-metrics'
-export type { KeyGauge } from './lib/pipeline-metrics'
-export { pipelineStats } from './lib/pipeline-stats'
-export type { PipelineStatsOptions, PipelineStats, PartitionStats, StuckRecord, StatsTarget } from './lib/pipeline-stats'
-export { stuckRecords } from './lib/stuck-records'
-export type { StuckRecordsOptions } from './lib/stuck-records'
-export type { DeadLetterSource, DeadLetterCause, DeadLetterEncoder } from './lib/dead-letter'
+export { PipelineMetrics } from './operators/pipeline-metrics'
+export type { KeyGauge } from './operators/pipeline-metrics'
+export { pipelineStats } from './lib/stats/pipeline-stats'
+export type { PipelineStatsOptions, PipelineStats, PartitionStats, StuckRecord, StatsTarget } from './lib/stats/pipeline-stats'
+export { stuckRecords } from './lib/stats/stuck-records'
+export type { StuckRecordsOptions } from './lib/stats/stuck-records'
+export type { DeadLetterSource, DeadLetterCause, DeadLetterEncoder } from './lib/publish/dead-letter'

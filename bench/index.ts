@@ -14,11 +14,11 @@ import { spawnSync } from 'node:child_process'
  * npm run bench -- operators --json     # the table, then one JSON object as the last line of stdout
  */
 const suites: Record<string, () => Promise<{ run(args: string[]): Promise<void> }>> = {
-  operators: () => import('./operators.js'),
-  kafka: () => import('./kafka.js'),
-  soak: () => import('./soak.js'),
-  session: () => import('./session-cost.js'),
-  'session-cold': () => import('./session-cold.js'),
+  operators: () => import('./operators/suite.js'),
+  kafka: () => import('./kafka/suite.js'),
+  soak: () => import('./soak/suite.js'),
+  session: () => import('./session/cost.js'),
+  'session-cold': () => import('./session/cold.js'),
 }
 
 async function main(argv: string[]): Promise<number> {

@@ -3,10 +3,10 @@
  * it down.
  */
 import type { Producer } from 'kafkajs'
-import { DrainTimeoutError } from '../lib/drain'
-import { PipelineMetrics } from '../lib/pipeline-metrics'
-import { pipelineStats } from '../lib/pipeline-stats'
-import type { PipelineStats } from '../lib/stats-sampler'
+import { DrainTimeoutError } from '../lib/source/drain'
+import { PipelineMetrics } from '../operators/pipeline-metrics'
+import { pipelineStats } from '../lib/stats/pipeline-stats'
+import type { PipelineStats } from '../lib/stats/sampler'
 import type { DemoOptions } from './demo-args'
 import { count } from './demo-display'
 import type { DemoLedger } from './demo-ledger'

@@ -1,7 +1,7 @@
 /**
  * What the demo shows: the live status of the pipeline and the self-checking summary.
  */
-import type { PipelineStats } from '../lib/stats-sampler'
+import type { PipelineStats } from '../lib/stats/sampler'
 import type { DemoOptions } from './demo-args'
 import { bar, count, duration, table, type StatusFrame } from './demo-display'
 import type { DemoLedger } from './demo-ledger'

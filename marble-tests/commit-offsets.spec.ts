@@ -2,8 +2,8 @@ import { expect } from 'chai'
 import { NEVER, type Observable } from 'rxjs'
 import { TestScheduler } from 'rxjs/testing'
 import { commitOffsets, type Commit, type CommitOffsetsOptions, type CommitTarget } from '../operators/commit-offsets'
-import { OffsetTracker } from '../lib/offset-tracker'
-import type { TrackedCommitOffset } from '../lib/record'
+import { OffsetTracker } from '../lib/tracker/offset-tracker'
+import type { TrackedCommitOffset } from '../lib/record/record'
 import { recordBuilder, type RecordSpec, type TestRecord } from '../lib/testing/records'
 
 /** Records built (and delivered to a fresh tracker) in the order given, so seqs are dense per partition. */

@@ -1,7 +1,7 @@
 import { expect } from 'chai'
 import { Observable } from 'rxjs'
 import { type TestScheduler } from 'rxjs/testing'
-import { Drain } from '../lib/drain'
+import { Drain } from '../lib/source/drain'
 import { marbleScheduler } from './marble-scheduler'
 
 // `inFlight` records are running; each value of `finishes` finishes one (and tells the drain, as the

@@ -2,7 +2,7 @@ import { TestScheduler } from 'rxjs/testing'
 import { marbleScheduler } from './marble-scheduler'
 import { orderedMerge } from '../operators/ordered-merge'
 import type { Processed } from '../operators/processed'
-import type { RecordOrigin } from '../lib/record'
+import type { RecordOrigin } from '../lib/record/record'
 import { recordBuilder, type RecordSpec, type TestRecord } from '../lib/testing/records'
 
 /** Records built in delivery order, so their seqs are dense per partition and epoch. */

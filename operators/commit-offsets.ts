@@ -2,13 +2,13 @@ import {
   Observable, asyncScheduler, config, from,
   type ObservableInput, type OperatorFunction, type SchedulerLike, type Subscription,
 } from 'rxjs'
-import type { OffsetTracker } from '../lib/offset-tracker'
-import type { RecordOrigin, TrackedCommitOffset } from '../lib/record'
+import type { CommitTracker } from './commit-tracker'
+import type { RecordOrigin, TrackedCommitOffset } from './record-origin'
 import { originOf as defaultOriginOf } from './origin-of'
 
 /** Where commits go: the tracker that knows what is committable, and the call that commits it. */
 export interface CommitTarget {
-  readonly tracker: OffsetTracker
+  readonly tracker: CommitTracker
   /** Sends a commit; completes (or resolves) when acknowledged, errors (or rejects) when it failed. */
   commit(offsets: readonly TrackedCommitOffset[]): ObservableInput<unknown>
 }
@@ -209,7 +209,7 @@ function validate(
   target: CommitTarget, interval: number, batchSize: number, originOf: unknown, backoff: unknown,
   maxAttempts: number, scheduler: SchedulerLike,
 ): void {
-  const tracker = target?.tracker as Partial<OffsetTracker> | undefined
+  const tracker = target?.tracker as Partial<CommitTracker> | undefined
   if (typeof target?.commit !== 'function' || typeof tracker?.finish !== 'function' ||
       typeof tracker.committable !== 'function' || typeof tracker.committed !== 'function') {
     throw new TypeError('commitOffsets: target must have an OffsetTracker `tracker` and a `commit` function')

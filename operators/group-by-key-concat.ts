@@ -1,6 +1,6 @@
 import { Observable, type ObservableInput, type OperatorFunction } from 'rxjs'
 import { KeyQueues } from './key-queues'
-import { checkMetrics, type PipelineMetrics } from '../lib/pipeline-metrics'
+import { checkMetrics, type PipelineMetrics } from './pipeline-metrics'
 import type { Processed } from './processed'
 
 /** Options of {@link groupByKeyConcat}. */

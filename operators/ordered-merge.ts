@@ -1,5 +1,5 @@
 import { Observable, type MonoTypeOperatorFunction } from 'rxjs'
-import type { RecordOrigin } from '../lib/record'
+import type { RecordOrigin } from './record-origin'
 import type { Processed } from './processed'
 import { originOf } from './origin-of'
 import { HOLE, LaneBuffer } from './lane-buffer'

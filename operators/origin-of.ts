@@ -1,4 +1,4 @@
-import type { RecordOrigin } from '../lib/record'
+import type { RecordOrigin } from './record-origin'
 import type { Processed } from './processed'
 
 /**

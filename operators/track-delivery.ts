@@ -1,6 +1,6 @@
 import { Observable, type MonoTypeOperatorFunction } from 'rxjs'
-import type { OffsetTracker } from '../lib/offset-tracker'
-import type { RecordOrigin } from '../lib/record'
+import type { CommitTracker } from './commit-tracker'
+import type { RecordOrigin } from './record-origin'
 
 /**
  * Tells `tracker` that each record passing through was delivered, then passes it on unchanged.
@@ -22,7 +22,7 @@ import type { RecordOrigin } from '../lib/record'
  *   commitOffsets({ tracker, commit: offsets => consumer.commitOffsets(offsets) }),
  * )
  */
-export function trackDelivery<T extends RecordOrigin>(tracker: OffsetTracker): MonoTypeOperatorFunction<T> {
+export function trackDelivery<T extends RecordOrigin>(tracker: CommitTracker): MonoTypeOperatorFunction<T> {
   return (source) =>
     new Observable<T>((subscriber) =>
       source.subscribe({

@@ -2,7 +2,7 @@ import {
   Observable, asyncScheduler, from, type ObservableInput, type SchedulerLike, Subscription,
 } from 'rxjs'
 import { failed, type Result } from './result'
-import { checkMetrics, type PipelineMetrics } from '../lib/pipeline-metrics'
+import { checkMetrics, type PipelineMetrics } from './pipeline-metrics'
 
 /** Options of {@link withRetry}; every one has a default. */
 export interface WithRetryOptions {

@@ -2,7 +2,7 @@ import { expect } from 'chai'
 import fc from 'fast-check'
 import { Observable, concatMap, from, lastValueFrom, map, of, take, timer, toArray } from 'rxjs'
 import { TestScheduler } from 'rxjs/testing'
-import { runBatcherBench } from '../bench/batcher'
+import { runBatcherBench } from '../bench/operators/batcher'
 import { BatchError, batchByKey } from '../operators/batch-by-key'
 import type { Processed } from '../operators/processed'
 

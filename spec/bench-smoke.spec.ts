@@ -80,7 +80,7 @@ describe('bench: operators suite (smoke)', function () {
 describe('bench: compare-builds (smoke)', function () {
   this.timeout(60_000)
   const dist = resolve(__dirname, '..')
-  const script = resolve(dist, 'bench', 'compare-builds.js')
+  const script = resolve(dist, 'bench', 'operators', 'compare-builds.js')
   const runTool = (args: string[]): Promise<{ out: string; err: string; failed: boolean }> =>
     new Promise((done) => {
       execFile(process.execPath, ['--expose-gc', script, ...args], { maxBuffer: 1 << 20 }, (error, out, err) => done({ out, err, failed: error !== null }))

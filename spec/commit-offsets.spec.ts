@@ -5,8 +5,8 @@ import {
 } from 'rxjs'
 import { commitOffsets, type Commit, type CommitTarget } from '../operators/commit-offsets'
 import { trackDelivery } from '../operators/track-delivery'
-import { OffsetTracker } from '../lib/offset-tracker'
-import type { RecordOrigin, TrackedCommitOffset } from '../lib/record'
+import { OffsetTracker } from '../lib/tracker/offset-tracker'
+import type { RecordOrigin, TrackedCommitOffset } from '../lib/record/record'
 
 // ---------------------------------------------------------------------------------------------------------
 // A scenario: partitions of records with offset gaps, finished in random order at random virtual times,

@@ -1,5 +1,5 @@
 import { expect } from 'chai'
-import { DEAD_LETTER_HEADERS, deadLetterOf, defaultDeadLetterEncoder, describeError } from '../lib/dead-letter'
+import { DEAD_LETTER_HEADERS, deadLetterOf, defaultDeadLetterEncoder, describeError } from '../lib/publish/dead-letter'
 import { recordBuilder } from '../lib/testing/records'
 
 describe('deadLetterOf', () => {

@@ -1,5 +1,5 @@
 import { expect } from 'chai'
-import { bufferDecoder, isDecodeFailure, jsonDecoder, stringDecoder } from '../lib/decoders'
+import { bufferDecoder, isDecodeFailure, jsonDecoder, stringDecoder } from '../lib/record/decoders'
 
 const ctx = { topic: 't', partition: 0, offset: '0', headers: {} }
 

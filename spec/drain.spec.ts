@@ -1,9 +1,9 @@
 import { expect } from 'chai'
 import fc from 'fast-check'
 import { VirtualTimeScheduler } from 'rxjs'
-import { Drain, DrainTimeoutError } from '../lib/drain'
-import { fromKafka } from '../lib/kafka-source'
-import { OffsetTracker } from '../lib/offset-tracker'
+import { Drain, DrainTimeoutError } from '../lib/source/drain'
+import { fromKafka } from '../lib/source/from-kafka'
+import { OffsetTracker } from '../lib/tracker/offset-tracker'
 import { FakeConsumer } from './fixtures/fake-consumer'
 
 const origin = (partition: number, offset: number, seq: number) => ({ topic: 't', partition, offset: String(offset), seq, epoch: 1 })

@@ -1,6 +1,6 @@
 import { expect } from 'chai'
-import { FetchGate } from '../lib/fetch-gate'
-import type { TopicPartitionsLike } from '../lib/kafka-client'
+import { FetchGate } from '../lib/source/fetch-gate'
+import type { TopicPartitionsLike } from '../lib/client/consumer'
 
 describe('FetchGate', () => {
   function client() {

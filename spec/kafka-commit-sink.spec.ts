@@ -1,9 +1,9 @@
 import { expect } from 'chai'
 import fc from 'fast-check'
-import { isOwnershipLost, KafkaCommitSink } from '../lib/kafka-commit-sink'
-import type { TopicPartitionOffsetLike } from '../lib/kafka-client'
-import { PartitionEpochs } from '../lib/partition-epochs'
-import type { TrackedCommitOffset } from '../lib/record'
+import { isOwnershipLost, KafkaCommitSink } from '../lib/source/commit-sink'
+import type { TopicPartitionOffsetLike } from '../lib/client/consumer'
+import { PartitionEpochs } from '../lib/tracker/partition-epochs'
+import type { TrackedCommitOffset } from '../lib/record/record'
 
 const rebalancing = (): Error => Object.assign(new Error('The group is rebalancing'), { type: 'REBALANCE_IN_PROGRESS' })
 

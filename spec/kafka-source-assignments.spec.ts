@@ -1,6 +1,6 @@
 import { expect } from 'chai'
 import type { PartitionEvent } from '../operators/interjections'
-import { fromKafka } from '../lib/kafka-source'
+import { fromKafka } from '../lib/source/from-kafka'
 import { FakeConsumer } from './fixtures/fake-consumer'
 
 const settle = async (): Promise<void> => {

@@ -1,8 +1,8 @@
 import { expect } from 'chai'
 import fc from 'fast-check'
 import { lastValueFrom } from 'rxjs'
-import { fromKafka, type SourceRecord } from '../lib/kafka-source'
-import type { TrackedCommitOffset } from '../lib/record'
+import { fromKafka, type SourceRecord } from '../lib/source/from-kafka'
+import type { TrackedCommitOffset } from '../lib/record/record'
 import { FakeConsumer, type LogEntry } from './fixtures/fake-consumer'
 
 // Random partition logs (offset gaps, transaction markers), random fetch sizes, random finishing order,

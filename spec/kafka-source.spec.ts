@@ -2,9 +2,9 @@ import { expect } from 'chai'
 import { Kafka } from 'kafkajs'
 import { filter, lastValueFrom, merge, Subject, Subscription, tap } from 'rxjs'
 import { commitOffsets } from '../operators/commit-offsets'
-import { isDecodeFailure, stringDecoder, type Decoder } from '../lib/decoders'
-import type { KafkaConsumerLike } from '../lib/kafka-client'
-import { fromKafka, type KafkaSource, type SourceRecord } from '../lib/kafka-source'
+import { isDecodeFailure, stringDecoder, type Decoder } from '../lib/record/decoders'
+import type { KafkaConsumerLike } from '../lib/client/consumer'
+import { fromKafka, type KafkaSource, type SourceRecord } from '../lib/source/from-kafka'
 import { FakeConsumer, makeLog } from './fixtures/fake-consumer'
 
 const settle = async (): Promise<void> => {

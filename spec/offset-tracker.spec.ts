@@ -1,9 +1,9 @@
 import { expect } from 'chai'
 import fc from 'fast-check'
 import { from } from 'rxjs'
-import { OffsetTracker } from '../lib/offset-tracker'
+import { OffsetTracker } from '../lib/tracker/offset-tracker'
 import { trackDelivery } from '../operators/track-delivery'
-import type { RecordOrigin, TrackedCommitOffset } from '../lib/record'
+import type { RecordOrigin, TrackedCommitOffset } from '../lib/record/record'
 
 const origin = (offset: number | string, seq: number, epoch = 1, partition = 0, topic = 't'): RecordOrigin =>
   ({ topic, partition, offset: String(offset), seq, epoch })

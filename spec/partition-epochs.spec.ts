@@ -1,6 +1,6 @@
 import { expect } from 'chai'
 import fc from 'fast-check'
-import { PartitionEpochs } from '../lib/partition-epochs'
+import { PartitionEpochs } from '../lib/tracker/partition-epochs'
 
 describe('PartitionEpochs', () => {
   it('gives each assignment new epochs and restarts seq; revokeAll owns nothing', () => {

@@ -1,8 +1,8 @@
 import { expect } from 'chai'
 import fc from 'fast-check'
-import { OffsetTracker } from '../lib/offset-tracker'
-import { StatsSampler, type PipelineStats } from '../lib/stats-sampler'
-import type { RecordOrigin } from '../lib/record'
+import { OffsetTracker } from '../lib/tracker/offset-tracker'
+import { StatsSampler, type PipelineStats } from '../lib/stats/sampler'
+import type { RecordOrigin } from '../lib/record/record'
 
 // Property: for any deliveries, finishes (in any order, of owned or revoked epochs), commits, reassignments
 // and clock steps, a stats snapshot equals a plain model: per owned partition delivered / finished / in

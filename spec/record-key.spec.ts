@@ -1,6 +1,6 @@
 import { expect } from 'chai'
 import fc from 'fast-check'
-import { internedBytesKeys, recordKey } from '../lib/record-key'
+import { internedBytesKeys, recordKey } from '../lib/record/record-key'
 
 const rec = (key: unknown, partition = 0, topic = 't') => ({ topic, partition, key })
 

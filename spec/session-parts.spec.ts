@@ -1,11 +1,11 @@
 import { expect } from 'chai'
-import { BudgetWait } from '../lib/budget-wait'
-import { offsetsPastControlBatch } from '../lib/control-batches'
-import { FetchGate } from '../lib/fetch-gate'
-import type { KafkaConsumerLike, TopicPartitionOffsetLike } from '../lib/kafka-client'
-import { OffsetTracker } from '../lib/offset-tracker'
-import { PartitionEpochs } from '../lib/partition-epochs'
-import { refuseSeeks } from '../lib/refuse-seeks'
+import { BudgetWait } from '../lib/source/budget-wait'
+import { offsetsPastControlBatch } from '../lib/source/control-batches'
+import { FetchGate } from '../lib/source/fetch-gate'
+import type { KafkaConsumerLike, TopicPartitionOffsetLike } from '../lib/client/consumer'
+import { OffsetTracker } from '../lib/tracker/offset-tracker'
+import { PartitionEpochs } from '../lib/tracker/partition-epochs'
+import { refuseSeeks } from '../lib/source/refuse-seeks'
 
 // The three small pieces the source's session delegates to. They are also covered through the session in the
 // fake-consumer specs and against the real broker (back-pressure, transactions, seeks); here each on its own.

@@ -17,7 +17,7 @@ describe('settleSubscriberShapes', () => {
         made.push(subscription)
         return subscription
       }
-      const { settleSubscriberShapes } = require(${JSON.stringify(resolve(__dirname, '..', 'lib', 'subscriber-shapes.js'))})
+      const { settleSubscriberShapes } = require(${JSON.stringify(resolve(__dirname, '..', 'lib', 'source', 'subscriber-shapes.js'))})
       settleSubscriberShapes()
       const first = made.length
       settleSubscriberShapes()

@@ -2,7 +2,7 @@
 import { expect } from 'chai'
 import { lastValueFrom, of, toArray } from 'rxjs'
 import { groupByKeyConcat } from '../operators/group-by-key-concat'
-import { recordKey } from '../lib/record-key'
+import { recordKey } from '../lib/record/record-key'
 import { recordBuilder } from '../lib/testing/records'
 
 describe('type inference', () => {

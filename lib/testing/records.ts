@@ -1,4 +1,4 @@
-import type { KafkaRecord } from '../record'
+import type { KafkaRecord } from '../record/record'
 
 /** What a test says about one record; everything else gets a sensible default. */
 export interface RecordSpec {

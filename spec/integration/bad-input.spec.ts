@@ -3,9 +3,9 @@
 // stream goes on, null-key records of the partition never overlap, and the commit reaches the end offset.
 import { expect } from 'chai'
 import { tap } from 'rxjs'
-import { isDecodeFailure, jsonDecoder, stringDecoder, type Decoder } from '../../lib/decoders'
-import { fromKafka, type SourceRecord } from '../../lib/kafka-source'
-import { recordKey } from '../../lib/record-key'
+import { isDecodeFailure, jsonDecoder, stringDecoder, type Decoder } from '../../lib/record/decoders'
+import { fromKafka, type SourceRecord } from '../../lib/source/from-kafka'
+import { recordKey } from '../../lib/record/record-key'
 import { commitOffsets } from '../../operators/commit-offsets'
 import { groupByKeyConcat } from '../../operators/group-by-key-concat'
 import { orderedMerge } from '../../operators/ordered-merge'

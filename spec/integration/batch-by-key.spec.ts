@@ -2,11 +2,11 @@
 // small random delays) -> orderedMerge -> commitOffsets. The sink must receive every record exactly once,
 // each key's records in offset order, never one key in two concurrent batches; every commit sent must cover
 // finished records only, and the group must end committed at the end offsets.
-// Seen to fail with bench/batcher.ts's naive bufferTime + mergeMap batcher in batchByKey's place: the sink
+// Seen to fail with bench/operators/batcher.ts's naive bufferTime + mergeMap batcher in batchByKey's place: the sink
 // got keys in two batches at once.
 import { expect } from 'chai'
 import { tap } from 'rxjs'
-import { fromKafka, type SourceRecord } from '../../lib/kafka-source'
+import { fromKafka, type SourceRecord } from '../../lib/source/from-kafka'
 import { seededRandom, type Random } from '../../lib/testing/seeded-random'
 import { batchByKey } from '../../operators/batch-by-key'
 import { commitOffsets } from '../../operators/commit-offsets'

@@ -6,8 +6,8 @@
 // back from the broker) equal the end offsets: zero lag. No assertion is on a duration.
 import { expect } from 'chai'
 import { tap } from 'rxjs'
-import { fromKafka, type SourceRecord } from '../../lib/kafka-source'
-import { recordKey } from '../../lib/record-key'
+import { fromKafka, type SourceRecord } from '../../lib/source/from-kafka'
+import { recordKey } from '../../lib/record/record-key'
 import { commitOffsets } from '../../operators/commit-offsets'
 import { groupByKeyConcat } from '../../operators/group-by-key-concat'
 import { orderedMerge } from '../../operators/ordered-merge'

@@ -4,7 +4,7 @@
 // back. Asserted on who ran for which partition under which ownership (epoch), never on durations.
 import { expect } from 'chai'
 import { defer, finalize, merge, timer, type Subscription } from 'rxjs'
-import { fromKafka, type KafkaSource } from '../../lib/kafka-source'
+import { fromKafka, type KafkaSource } from '../../lib/source/from-kafka'
 import { commitOffsets } from '../../operators/commit-offsets'
 import { interjections, type AssignedPartition, type PartitionEvent } from '../../operators/interjections'
 import { createTopic, testKafka, uniqueName } from './broker-hooks'

@@ -5,7 +5,7 @@
 import { expect } from 'chai'
 import { Kafka, logLevel, type Admin, type Producer } from 'kafkajs'
 import { filter, Subject, tap, type Subscription } from 'rxjs'
-import { fromKafka, type KafkaSource, type SourceRecord } from '../../lib/kafka-source'
+import { fromKafka, type KafkaSource, type SourceRecord } from '../../lib/source/from-kafka'
 import { commitOffsets } from '../../operators/commit-offsets'
 import { createTopic, testKafka, uniqueName } from './broker-hooks'
 import { committedOffsetsOf, endOffsetsOf, pairs, until } from './fixtures/source-harness'

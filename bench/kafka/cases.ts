@@ -1,0 +1,320 @@
+/**
+ * The Node cases of the kafka benchmark (bench/kafka/suite.ts), each run in a child process of its own, so that
+ * its peak RSS is its own and no case warms up (or fragments the heap of) the next:
+ * `node dist/bench/kafka/cases.js '<CaseSpec as JSON>'` prints one {@link CaseResult} as a JSON line.
+ *
+ * Every case consumes the same topic from the beginning with a fresh group. The clock runs from the group
+ * join (the first assignment: connecting and joining are left out, alike for every case, the JVM one too)
+ * to the last record processed; the final commit is made after the clock stops, and then checked.
+ */
+import { performance } from 'node:perf_hooks'
+import { Kafka, logLevel, type Consumer, type ConsumerConfig } from 'kafkajs'
+import { fromKafka } from '../../lib/source/from-kafka'
+import type { OffsetTracker } from '../../lib/tracker/offset-tracker'
+import { recordKey } from '../../lib/record/record-key'
+import { commitOffsets } from '../../operators/commit-offsets'
+import { groupByKeyConcat } from '../../operators/group-by-key-concat'
+import { orderedMerge } from '../../operators/ordered-merge'
+import { roundTo } from '../shared/measure'
+
+/** The Node cases, by name. */
+export type NodeCaseName = 'raw_each_batch' | 'kafka_rx_noop' | 'each_message_work' | 'kafka_rx_work'
+
+/** What a child process is asked to run. */
+export interface CaseSpec {
+  name: NodeCaseName
+  brokers: string[]
+  topic: string
+  groupId: string
+  /** Records on the topic: the case is done once it processed this many (or `sampleRecords`). */
+  records: number
+  partitions: number
+  workMs: number
+  concurrency: number
+  maxInFlight: number
+  /** Stop after this many records (the slow eachMessage case measures a sample). Default: all. */
+  sampleRecords?: number
+  /** Stop after this many ms of consuming, whichever comes first. Default: none. */
+  sampleMs?: number
+  /** Give up after this many ms. */
+  timeoutMs: number
+  /**
+   * Unmeasured passes over the whole topic first, in this process, each with a group of its own, so that the
+   * measured pass runs warm (JIT-compiled) code as a long-running consumer does. Default: 0 (a cold process).
+   */
+  warmups?: number
+}
+
+/** One case's figures, as the child prints them. */
+export interface CaseResult {
+  name: string
+  records: number
+  ms: number
+  records_per_s: number
+  /** CPU time of this process (all its threads: GC, compiler, libuv) over the same span, per record, in µs. */
+  cpu_us_per_record: number | null
+  /**
+   * Wall time inside kafkajs's eachBatch calls (START/END_BATCH_PROCESS) over the same span, per record, in µs:
+   * the case's own handling of what was fetched (for kafka-rx, its pipeline; for raw, nearly nothing), apart
+   * from kafkajs's fetching and decoding, which are outside eachBatch. Null for the JVM case.
+   */
+  each_batch_us_per_record: number | null
+  peak_rss_mib: number
+  /** True when the case stopped at a sample bound rather than at the end of the topic. */
+  sampled: boolean
+  /** False when the consumer did not shut down within 15 s after the last record (kafka-rx cases). */
+  closed: boolean
+  /** Records left uncommitted by the group once the case was over (null when not checked: a sample). */
+  lag: number | null
+}
+
+const NO_WORK: never[] = []
+const CLOSE_TIMEOUT_MS = 15_000
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
+
+/** Runs one case against the broker and resolves with its figures. */
+export async function runCase(spec: CaseSpec): Promise<CaseResult> {
+  for (let i = 1; i <= (spec.warmups ?? 0); i++) await measure({ ...spec, groupId: `${spec.groupId}-warm-up-${i}` }, false)
+  return measure(spec, true)
+}
+
+async function measure(spec: CaseSpec, checkLag: boolean): Promise<CaseResult> {
+  const kafka = new Kafka({ clientId: `bench-${spec.name}`, brokers: spec.brokers, logLevel: logLevel.NOTHING })
+  const target = Math.min(spec.records, spec.sampleRecords ?? Infinity)
+  const clock = new Clock(target, spec.sampleMs)
+  const timeout = setTimeout(() => clock.fail(new Error(`${spec.name}: ${clock.count} of ${target} records after ${spec.timeoutMs} ms`)), spec.timeoutMs)
+  try {
+    switch (spec.name) {
+      case 'raw_each_batch':
+        await rawEachBatch(kafka, spec, clock)
+        break
+      case 'each_message_work':
+        await eachMessageWork(kafka, spec, clock)
+        break
+      case 'kafka_rx_noop':
+      case 'kafka_rx_work':
+        await kafkaRx(kafka, spec, clock)
+        break
+    }
+  } finally {
+    clearTimeout(timeout)
+  }
+  const ms = clock.ms
+  const sampled = clock.count < spec.records
+  return {
+    name: spec.name,
+    records: clock.count,
+    ms: roundTo(ms, 1),
+    records_per_s: roundTo((clock.count * 1000) / ms, 1),
+    cpu_us_per_record: roundTo((clock.cpuMs * 1000) / clock.count, 2),
+    each_batch_us_per_record: roundTo((clock.eachBatchMs * 1000) / clock.count, 3),
+    // maxRSS: the kernel's high-water mark of this process, in KiB.
+    peak_rss_mib: roundTo(process.resourceUsage().maxRSS / 1024, 1),
+    sampled,
+    closed: clock.closed,
+    lag: sampled || !checkLag ? null : await lagOf(kafka, spec),
+  }
+}
+
+/** Counts processed records; `done` resolves at the target count (or the sample time), `ms` is the span. */
+class Clock {
+  count = 0
+  #first = 0
+  #last = 0
+  #cpuFirst: NodeJS.CpuUsage | undefined
+  #cpuSpan: NodeJS.CpuUsage | undefined
+  #resolve!: () => void
+  #reject!: (error: unknown) => void
+  readonly done = new Promise<void>((resolve, reject) => {
+    this.#resolve = resolve
+    this.#reject = reject
+  })
+  #sampleTimer: NodeJS.Timeout | undefined
+  #batchStart = 0
+  /** Wall ms inside eachBatch calls within the span (see CaseResult.each_batch_us_per_record). */
+  eachBatchMs = 0
+  /** False when the consumer's shutdown did not finish in time (kafka-rx cases). */
+  closed = true
+
+  constructor(readonly target: number, readonly sampleMs: number | undefined) {}
+
+  started(): void {
+    if (this.#first !== 0) return
+    this.#first = performance.now()
+    this.#cpuFirst = process.cpuUsage()
+  }
+
+  processed(n: number): void {
+    if (this.#last !== 0) return
+    // The sample window opens at the first record processed (a slow first fetch must not leave it empty).
+    if (this.count === 0 && this.sampleMs !== undefined) this.#sampleTimer = setTimeout(() => this.#finish(), this.sampleMs)
+    this.count += n
+    if (this.count >= this.target) this.#finish()
+  }
+
+  fail(error: unknown): void {
+    this.#reject(error)
+  }
+
+  batchStarted(): void {
+    if (this.#first !== 0 && this.#last === 0) this.#batchStart = performance.now()
+  }
+
+  batchEnded(): void {
+    if (this.#batchStart === 0) return
+    // A batch during which the span ended counts up to the end.
+    const end = this.#last === 0 ? performance.now() : Math.min(performance.now(), this.#last)
+    this.eachBatchMs += Math.max(0, end - this.#batchStart)
+    this.#batchStart = 0
+  }
+
+  get finished(): boolean {
+    return this.#last !== 0
+  }
+
+  get ms(): number {
+    return this.#last - this.#first
+  }
+
+  /** CPU ms (user + system) of the process over the span. */
+  get cpuMs(): number {
+    const span = this.#cpuSpan
+    return span === undefined ? 0 : (span.user + span.system) / 1000
+  }
+
+  #finish(): void {
+    if (this.#last !== 0) return
+    this.#last = performance.now()
+    this.#cpuSpan = process.cpuUsage(this.#cpuFirst)
+    clearTimeout(this.#sampleTimer)
+    this.#resolve()
+  }
+}
+
+function made(kafka: Kafka, spec: CaseSpec, clock: Clock, extra: Partial<ConsumerConfig> = {}): Consumer {
+  const c = kafka.consumer({ groupId: spec.groupId, ...extra })
+  c.on(c.events.GROUP_JOIN, () => clock.started())
+  c.on(c.events.START_BATCH_PROCESS, () => clock.batchStarted())
+  c.on(c.events.END_BATCH_PROCESS, () => clock.batchEnded())
+  return c
+}
+
+/** Case 1, the client ceiling: kafkajs eachBatch, nothing done per record, one commit at the end. */
+async function rawEachBatch(kafka: Kafka, spec: CaseSpec, clock: Clock): Promise<void> {
+  const consumer = made(kafka, spec, clock)
+  const next = new Map<number, bigint>()
+  await consumer.connect()
+  try {
+    await consumer.subscribe({ topics: [spec.topic], fromBeginning: true })
+    await consumer.run({
+      autoCommit: false,
+      eachBatch: async ({ batch }) => {
+        if (batch.messages.length === 0) return
+        // Counted by offsets, not messages: a batch fetched again after a rejoin is not counted twice.
+        const before = next.get(batch.partition) ?? 0n
+        const after = BigInt(batch.lastOffset()) + 1n
+        if (after <= before) return
+        next.set(batch.partition, after)
+        clock.processed(Number(after - before))
+      },
+    })
+    await clock.done
+    await consumer.commitOffsets([...next].map(([partition, offset]) => ({ topic: spec.topic, partition, offset: offset.toString() })))
+  } finally {
+    await consumer.disconnect()
+  }
+}
+
+/** Case 3, what Node users write today: eachMessage, one record at a time per partition, 12 partitions at once. */
+async function eachMessageWork(kafka: Kafka, spec: CaseSpec, clock: Clock): Promise<void> {
+  const consumer = made(kafka, spec, clock)
+  await consumer.connect()
+  try {
+    await consumer.subscribe({ topics: [spec.topic], fromBeginning: true })
+    await consumer.run({
+      partitionsConsumedConcurrently: spec.partitions,
+      eachMessage: async () => {
+        if (clock.finished) return
+        await sleep(spec.workMs)
+        clock.processed(1)
+      },
+    })
+    await clock.done
+  } finally {
+    await consumer.disconnect()
+  }
+}
+
+/**
+ * Cases 2 and 3 with kafka-rx: the demo's pipeline (fromKafka, groupByKeyConcat on recordKey, orderedMerge,
+ * commitOffsets), with no work (case 2) or `workMs` of asynchronous work per record (case 3).
+ */
+async function kafkaRx(kafka: Kafka, spec: CaseSpec, clock: Clock): Promise<void> {
+  const work = spec.name === 'kafka_rx_work'
+  const consumer = made(kafka, spec, clock, work ? {
+      // As in the demo: a fair share of the in-flight budget per partition, so that every partition (and
+      // its keys) is in flight at once rather than one partition's 1 MB batch taking the whole budget.
+      maxBytesPerPartition: Math.max(16 * 1024, Math.ceil(spec.maxInFlight / spec.partitions / 2) * 100),
+      maxWaitTimeInMs: 100,
+    } : {})
+  const source = fromKafka(consumer, { topics: [spec.topic], fromBeginning: true, maxInFlight: spec.maxInFlight })
+  const project = work ? () => sleep(spec.workMs) : () => NO_WORK
+  const subscription = source
+    .pipe(
+      groupByKeyConcat(recordKey, project, { concurrency: spec.concurrency, skip: (r) => source.isStale(r) }),
+      orderedMerge(),
+      commitOffsets(source, { interval: 1_000 }),
+    )
+    .subscribe({ error: (error) => clock.fail(error) })
+  const counting = countFinished(source.tracker, clock)
+  try {
+    await clock.done
+  } finally {
+    clearInterval(counting)
+    // The source's shutdown makes the final commit, then stops and disconnects the consumer.
+    subscription.unsubscribe()
+    // Bounded: a shutdown that hangs is reported (closed: false; the lag check then shows what the final
+    // commit missed) rather than hanging the whole suite.
+    clock.closed = await Promise.race([source.closed().then(() => true), sleep(CLOSE_TIMEOUT_MS).then(() => false)])
+  }
+}
+
+/**
+ * Counts the records the pipeline finished (commitOffsets finishes each in the tracker) every millisecond,
+ * rather than with an operator of the bench's own in the pipeline: the raw case counts per batch, so a
+ * per-record stage here would charge kafka-rx for the bench's counting. The last record is seen at most
+ * about a millisecond late, which counts against kafka-rx.
+ */
+function countFinished(tracker: OffsetTracker, clock: Clock): NodeJS.Timeout {
+  let counted = 0
+  return setInterval(() => {
+    const finished = tracker.totalFinished
+    if (finished > counted) clock.processed(finished - counted)
+    counted = finished
+  }, 1)
+}
+
+/** Records of the topic the case's group has not committed. */
+async function lagOf(kafka: Kafka, spec: CaseSpec): Promise<number> {
+  const admin = kafka.admin()
+  await admin.connect()
+  try {
+    const [committed] = await admin.fetchOffsets({ groupId: spec.groupId, topics: [spec.topic] })
+    const at = new Map((committed?.partitions ?? []).map((p) => [p.partition, Math.max(0, Number(p.offset))]))
+    let lag = 0
+    for (const { partition, high } of await admin.fetchTopicOffsets(spec.topic)) lag += Number(high) - (at.get(partition) ?? 0)
+    return lag
+  } finally {
+    await admin.disconnect()
+  }
+}
+
+if (require.main === module) {
+  runCase(JSON.parse(process.argv[2] ?? '{}') as CaseSpec).then(
+    (result) => process.stdout.write(`${JSON.stringify(result)}\n`, () => process.exit(0)),
+    (error: unknown) => {
+      process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`)
+      process.exit(1)
+    },
+  )
+}

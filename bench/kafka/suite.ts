@@ -1,0 +1,329 @@
+/**
+ * The kafka suite: kafka-rx against a real broker, beside what a user would pick instead.
+ * `npm run bench -- kafka [--json] [--records N] [--reps N] [--no-jvm] [--cpu-prof] ...` (`--help` lists all).
+ *
+ * One run, one broker (ensureKafka, with the JVM as Kafka tunes it, unless `KAFKA_BROKERS` names one), one
+ * topic produced once; every case consumes it from the beginning with its own group, in a child process of
+ * its own (its peak RSS is its own), cases interleaved when repeated:
+ *
+ * 1. `raw_each_batch`: kafkajs eachBatch doing nothing, one commit at the end: the client's ceiling.
+ * 2. `kafka_rx_noop`: the kafka-rx pipeline (fromKafka, groupByKeyConcat, orderedMerge, commitOffsets), no work.
+ * 3. `each_message_work` / `kafka_rx_work`: `workMs` of asynchronous work per record; kafkajs eachMessage with
+ *    partitionsConsumedConcurrently = partitions (a time- or count-bounded sample: it is slow), against
+ *    kafka-rx with per-key order and `concurrency` at once.
+ * 4. `parallel_consumer_work`: Confluent Parallel Consumer, KEY order, `concurrency` threads, the same work.
+ *
+ * `--json` prints one JSON object as the last line: `noop_vs_raw` (2 / 1: the median over raw/no-op pairs run
+ * back to back, `--noop-pairs` more after the reps; with `--warmups N` each of those runs measures a pass over
+ * the topic after N unmeasured ones in its process, i.e. warm code), `work_vs_kafkajs` (kafka-rx /
+ * eachMessage), `work_vs_parallel_consumer` (kafka-rx / Parallel Consumer; null with --no-jvm), and each
+ * case's records/s and peak RSS (median records/s over the reps, highest peak).
+ *
+ * @example
+ * npm run bench -- kafka                        # the table
+ * npm run bench -- kafka --json --records 5000 --no-jvm   # the smoke test's tiny run
+ */
+import { execFile } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import * as os from 'node:os'
+import * as path from 'node:path'
+import { Kafka, Partitioners, logLevel } from 'kafkajs'
+import { ensureKafka } from '../../lib/testing/kafka-broker'
+import type { CaseResult, CaseSpec, NodeCaseName } from './cases'
+import { buildParallelConsumer, runParallelConsumer } from './jvm'
+import { median, roundTo } from '../shared/measure'
+
+export interface Options {
+  json: boolean
+  records: number
+  partitions: number
+  keys: number
+  valueBytes: number
+  workMs: number
+  concurrency: number
+  maxInFlight: number
+  reps: number
+  noopPairs: number
+  warmups: number
+  sampleRecords: number
+  sampleMs: number
+  jvm: boolean
+  cpuProf: boolean
+}
+
+export const DEFAULTS: Options = {
+  json: false, records: 200_000, partitions: 12, keys: 1_000, valueBytes: 64, workMs: 2, concurrency: 512,
+  maxInFlight: 10_000, reps: 1, noopPairs: 6, warmups: 0, sampleRecords: 30_000, sampleMs: 20_000, jvm: true, cpuProf: false,
+}
+
+const HELP = `npm run bench -- kafka [options]
+  --json                 one JSON object as the last line of stdout
+  --records N            records produced once, consumed by every case (default ${DEFAULTS.records})
+  --partitions N         (default ${DEFAULTS.partitions})      --keys N   distinct keys (default ${DEFAULTS.keys})
+  --work-ms N            simulated async work per record in cases 3 and 4 (default ${DEFAULTS.workMs})
+  --concurrency N        kafka-rx and Parallel Consumer concurrency (default ${DEFAULTS.concurrency})
+  --max-in-flight N      kafka-rx maxInFlight (default ${DEFAULTS.maxInFlight})
+  --reps N               run every case N times, interleaved (default ${DEFAULTS.reps})
+  --noop-pairs N         then N more raw/no-op pairs, for noop_vs_raw (default ${DEFAULTS.noopPairs})
+  --warmups N            unmeasured passes over the topic before each raw/no-op run, in its process:
+                         warm code, as a long-running consumer runs (default ${DEFAULTS.warmups}: a cold process)
+  --sample-records N     eachMessage stops after N records ... (default ${DEFAULTS.sampleRecords})
+  --sample-ms N          ... or N ms after its first record, whichever first (default ${DEFAULTS.sampleMs})
+  --no-jvm               skip the Parallel Consumer case (no java or mvn needed)
+  --cpu-prof             node cases write .cpuprofile files into the current directory
+`
+
+/** Runs the suite (the dispatcher in bench/index.ts calls this with the arguments after `kafka`). */
+export async function run(args: string[]): Promise<void> {
+  const options = parseArgs(args)
+  if (options === undefined) {
+    process.stdout.write(HELP)
+    return
+  }
+  const log = (line: string): void => void (options.json ? process.stderr : process.stdout).write(`${line}\n`)
+  // With the JVM flags as Kafka's own scripts leave them, not the harness's quick-start (C1 only) flags.
+  const broker = await ensureKafka({ jvmArgs: [] })
+  try {
+    const id = randomBytes(3).toString('hex')
+    const topic = `bench-${id}`
+    log(`broker ${broker.brokers.join(',')} (${broker.version}); producing ${options.records} records, ${options.partitions} partitions, ${options.keys} keys to ${topic}`)
+    await produce(broker.brokers, topic, options)
+    const classpath = options.jvm ? buildParallelConsumer() : undefined
+    // Unmeasured: the first group on a fresh broker creates __consumer_offsets and may rejoin meanwhile
+    // (records delivered twice, commits refused); this also warms the broker's page cache for every case.
+    await runNodeCase({
+      name: 'raw_each_batch', brokers: broker.brokers, topic, groupId: `${topic}-warm-up`, records: options.records,
+      partitions: options.partitions, workMs: 0, concurrency: 1, maxInFlight: options.maxInFlight, timeoutMs: 120_000,
+    }, false)
+
+    const runs = new Map<string, CaseResult[]>()
+    // noop_vs_raw comes from pairs run back to back (the raw and no-op runs of each rep, then noopPairs more),
+    // the first of each pair alternating, so that drift in the machine's speed falls on both alike.
+    const pairs: { raw: CaseResult; noop: CaseResult }[] = []
+    const pairOrder = (i: number): NodeCaseName[] => (i % 2 === 1 ? ['raw_each_batch', 'kafka_rx_noop'] : ['kafka_rx_noop', 'raw_each_batch'])
+    const nodeCase = (name: NodeCaseName, groupId: string): Promise<CaseResult> =>
+      runNodeCase({
+        name, brokers: broker.brokers, topic, groupId, records: options.records, partitions: options.partitions,
+        workMs: options.workMs, concurrency: options.concurrency, maxInFlight: options.maxInFlight, timeoutMs: Math.max(120_000, options.records / 10),
+        ...(name === 'each_message_work' ? { sampleRecords: options.sampleRecords, sampleMs: options.sampleMs } : {}),
+        // With --warmups the CPU-bound pair runs warm, as a long-running consumer does (the others are bound by
+        // their work).
+        ...(name === 'raw_each_batch' || name === 'kafka_rx_noop' ? { warmups: options.warmups } : {}),
+      }, options.cpuProf)
+    for (let rep = 1; rep <= options.reps; rep++) {
+      const order: (NodeCaseName | 'parallel_consumer_work')[] = [...pairOrder(rep), 'each_message_work', 'kafka_rx_work']
+      if (classpath !== undefined) order.push('parallel_consumer_work')
+      for (const name of order) {
+        const groupId = `${topic}-${name}-${rep}`
+        const result = name === 'parallel_consumer_work'
+          ? await runParallelConsumer(classpath!, { brokers: broker.brokers, topic, groupId, records: options.records, workMs: options.workMs, concurrency: options.concurrency, timeoutMs: Math.max(120_000, options.records / 10) })
+          : await nodeCase(name, groupId)
+        if (name === 'parallel_consumer_work') result.lag = await lagOf(broker.brokers, topic, groupId)
+        log(`  rep ${rep} ${name.padEnd(24)} ${describe(result)}`)
+        runs.set(name, [...(runs.get(name) ?? []), result])
+      }
+      pairs.push({ raw: runs.get('raw_each_batch')!.at(-1)!, noop: runs.get('kafka_rx_noop')!.at(-1)! })
+    }
+    for (let i = 1; i <= options.noopPairs; i++) {
+      const pair: Partial<Record<NodeCaseName, CaseResult>> = {}
+      for (const name of pairOrder(options.reps + i)) {
+        pair[name] = await nodeCase(name, `${topic}-${name}-pair-${i}`)
+        log(`  pair ${i} ${name.padEnd(23)} ${describe(pair[name]!)}`)
+      }
+      pairs.push({ raw: pair.raw_each_batch!, noop: pair.kafka_rx_noop! })
+    }
+    const report = makeReport(runs, pairs, options, broker.version)
+    if (options.json) process.stdout.write(`${JSON.stringify(report)}\n`)
+    else printTable(report)
+  } finally {
+    await broker.stop()
+  }
+}
+
+function parseArgs(args: string[]): Options | undefined {
+  const o: Options = { ...DEFAULTS }
+  const numeric: Record<string, keyof Options> = {
+    '--records': 'records', '--partitions': 'partitions', '--keys': 'keys', '--work-ms': 'workMs', '--concurrency': 'concurrency',
+    '--max-in-flight': 'maxInFlight', '--reps': 'reps', '--noop-pairs': 'noopPairs', '--warmups': 'warmups', '--sample-records': 'sampleRecords', '--sample-ms': 'sampleMs', '--value-bytes': 'valueBytes',
+  }
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!
+    if (a === '--help' || a === '-h') return undefined
+    else if (a === '--json') o.json = true
+    else if (a === '--no-jvm') o.jvm = false
+    else if (a === '--cpu-prof') o.cpuProf = true
+    else if (a in numeric) {
+      const value = Number(args[++i])
+      if (!Number.isInteger(value) || value < (a === '--work-ms' || a === '--noop-pairs' || a === '--warmups' ? 0 : 1)) throw new Error(`kafka bench: ${a} needs a positive integer`)
+      ;(o as unknown as Record<string, number>)[numeric[a]!] = value
+    } else throw new Error(`kafka bench: unknown option ${a} (try --help)`)
+  }
+  return o
+}
+
+/** Produces the workload once: `keys` keys spread uniformly at random, small values, default partitioner. */
+export async function produce(brokers: string[], topic: string, o: Options): Promise<void> {
+  const kafka = new Kafka({ clientId: 'bench-producer', brokers, logLevel: logLevel.NOTHING })
+  const admin = kafka.admin()
+  const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: false })
+  await Promise.all([admin.connect(), producer.connect()])
+  try {
+    await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: o.partitions }] })
+    const value = Buffer.alloc(o.valueBytes, 'x')
+    const chunk = 5_000
+    const sends: Promise<unknown>[] = []
+    for (let from = 0; from < o.records; from += chunk) {
+      const messages = []
+      for (let i = from; i < Math.min(o.records, from + chunk); i++) messages.push({ key: `key-${Math.floor(Math.random() * o.keys)}`, value })
+      sends.push(producer.send({ topic, messages, acks: -1 }))
+      if (sends.length >= 4) await sends.shift()
+    }
+    await Promise.all(sends)
+  } finally {
+    await Promise.all([admin.disconnect(), producer.disconnect()])
+  }
+}
+
+export function runNodeCase(spec: CaseSpec, cpuProf: boolean): Promise<CaseResult> {
+  const script = path.join(__dirname, 'cases.js')
+  const flags = cpuProf ? ['--cpu-prof', `--cpu-prof-name=kafka-${spec.name}-${Date.now()}.cpuprofile`] : []
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, [...flags, script, JSON.stringify(spec)], { maxBuffer: 16 << 20 }, (error, stdout, stderr) => {
+      if (error !== null) return reject(new Error(`${spec.name} failed: ${error.message}\n${stderr}`))
+      try {
+        resolve(JSON.parse(stdout.trim().split('\n').pop() ?? '') as CaseResult)
+      } catch {
+        reject(new Error(`${spec.name} printed no result:\n${stdout}\n${stderr}`))
+      }
+    })
+  })
+}
+
+async function lagOf(brokers: string[], topic: string, groupId: string): Promise<number> {
+  const admin = new Kafka({ clientId: 'bench-lag', brokers, logLevel: logLevel.NOTHING }).admin()
+  await admin.connect()
+  try {
+    const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] })
+    const at = new Map((committed?.partitions ?? []).map((p) => [p.partition, Math.max(0, Number(p.offset))]))
+    let lag = 0
+    for (const { partition, high } of await admin.fetchTopicOffsets(topic)) lag += Number(high) - (at.get(partition) ?? 0)
+    return lag
+  } finally {
+    await admin.disconnect()
+  }
+}
+
+function describe(r: CaseResult): string {
+  const cpu = r.cpu_us_per_record === null ? '' : `, ${r.cpu_us_per_record} CPU µs/record, ${r.each_batch_us_per_record} µs/record in eachBatch`
+  return `${fmt(r.records_per_s).padStart(9)} records/s  (${r.records} records in ${(r.ms / 1000).toFixed(1)} s${cpu}, peak RSS ${r.peak_rss_mib} MiB)`
+}
+
+/** One case over its reps: median records/s, highest peak RSS. */
+export interface KafkaCaseFigures {
+  records_per_s: number
+  /** Median CPU µs per record of the process over the measured span (null for the JVM case). */
+  cpu_us_per_record: number | null
+  /** Median µs per record inside eachBatch (the case's own handling of fetched records; null for the JVM case). */
+  each_batch_us_per_record: number | null
+  peak_rss_mib: number
+  runs_records_per_s: number[]
+  records: number
+  ms: number
+  sampled: boolean
+  /** False when a run's consumer did not shut down within 15 s of its last record. */
+  closed: boolean
+  lag: number | null
+}
+
+/** The suite's report; `--json` prints it as one line. */
+export interface KafkaReport {
+  suite: 'kafka'
+  /** Median over the raw/no-op pairs of (no-op records/s / raw records/s). */
+  noop_vs_raw: number
+  /** Each pair's ratio, in run order. */
+  noop_vs_raw_pairs: number[]
+  /** The same pairs on CPU time: median of raw CPU µs/record / no-op CPU µs/record. */
+  noop_vs_raw_cpu: number
+  /** Median no-op records/s over median raw records/s, all of their runs (the statistic before pairs). */
+  noop_vs_raw_of_medians: number
+  work_vs_kafkajs: number
+  work_vs_parallel_consumer: number | null
+  targets: { noop_vs_raw: number; work_vs_kafkajs: number; work_vs_parallel_consumer: number }
+  cases: Record<string, KafkaCaseFigures>
+  config: Omit<Options, 'json' | 'cpuProf'>
+  machine: { nproc: number; cpu: string; node: string; kafka: string; loadavg: number[] }
+}
+
+function makeReport(runs: Map<string, CaseResult[]>, pairs: { raw: CaseResult; noop: CaseResult }[], o: Options, kafkaVersion: string): KafkaReport {
+  const cases: Record<string, KafkaCaseFigures> = {}
+  // The extra pairs' runs count in their cases' figures too.
+  const extra = pairs.slice(o.reps)
+  runs.set('raw_each_batch', [...(runs.get('raw_each_batch') ?? []), ...extra.map((p) => p.raw)])
+  runs.set('kafka_rx_noop', [...(runs.get('kafka_rx_noop') ?? []), ...extra.map((p) => p.noop)])
+  for (const [name, results] of runs) {
+    const rates = results.map((r) => r.records_per_s)
+    const mid = results[[...results.keys()].sort((a, b) => rates[a]! - rates[b]!)[Math.floor(results.length / 2)]!]!
+    const cpu = results.map((r) => r.cpu_us_per_record).filter((c): c is number => c !== null)
+    const inBatch = results.map((r) => r.each_batch_us_per_record).filter((c): c is number => c !== null)
+    cases[name] = {
+      records_per_s: mid.records_per_s, cpu_us_per_record: cpu.length === 0 ? null : medianOf(cpu), each_batch_us_per_record: inBatch.length === 0 ? null : medianOf(inBatch), peak_rss_mib: Math.max(...results.map((r) => r.peak_rss_mib)), runs_records_per_s: rates,
+      records: mid.records, ms: mid.ms, sampled: mid.sampled, closed: results.every((r) => r.closed), lag: results.reduce<number | null>((m, r) => (r.lag === null ? m : Math.max(m ?? 0, r.lag)), null),
+    }
+  }
+  const rate = (name: string): number => cases[name]?.records_per_s ?? NaN
+  // NaN when a case measured nothing (e.g. an empty sample): no ratio rather than Infinity.
+  const ratio = (a: number, b: number): number => (b > 0 ? roundTo(a / b, 3) : NaN)
+  const { json: _json, cpuProf: _cpuProf, ...config } = o
+  const pairRatios = pairs.map((p) => ratio(p.noop.records_per_s, p.raw.records_per_s))
+  const cpuRatios = pairs.map((p) => ratio(p.raw.cpu_us_per_record ?? NaN, p.noop.cpu_us_per_record ?? NaN))
+  return {
+    suite: 'kafka',
+    noop_vs_raw: medianOf(pairRatios),
+    noop_vs_raw_pairs: pairRatios,
+    noop_vs_raw_cpu: medianOf(cpuRatios),
+    noop_vs_raw_of_medians: ratio(rate('kafka_rx_noop'), rate('raw_each_batch')),
+    work_vs_kafkajs: ratio(rate('kafka_rx_work'), rate('each_message_work')),
+    work_vs_parallel_consumer: cases.parallel_consumer_work === undefined ? null : ratio(rate('kafka_rx_work'), rate('parallel_consumer_work')),
+    targets: { noop_vs_raw: 0.85, work_vs_kafkajs: 10, work_vs_parallel_consumer: 1 },
+    cases,
+    config,
+    machine: { nproc: os.cpus().length, cpu: os.cpus()[0]?.model ?? 'unknown', node: process.version, kafka: kafkaVersion, loadavg: os.loadavg().map((l) => Math.round(l * 100) / 100) },
+  }
+}
+
+function printTable(r: KafkaReport): void {
+  const out = (line = ''): void => void process.stdout.write(`${line}\n`)
+  out()
+  out(`kafka suite: ${r.config.records} records, ${r.config.partitions} partitions, ${r.config.keys} keys, work ${r.config.workMs} ms, concurrency ${r.config.concurrency}, reps ${r.config.reps}`)
+  out(`machine: ${r.machine.nproc} x ${r.machine.cpu}, node ${r.machine.node}, Kafka ${r.machine.kafka}, load average ${r.machine.loadavg.join(' ')}`)
+  out()
+  out(`${'case'.padEnd(24)} ${'records/s'.padStart(10)} ${'records'.padStart(8)} ${'s'.padStart(6)} ${'CPU µs/rec'.padStart(10)} ${'eachBatch µs/rec'.padStart(16)} ${'peak RSS MiB'.padStart(13)} ${'lag'.padStart(5)}  runs (records/s)`)
+  for (const [name, c] of Object.entries(r.cases)) {
+    out(`${name.padEnd(24)} ${fmt(c.records_per_s).padStart(10)} ${String(c.records).padStart(8)} ${(c.ms / 1000).toFixed(1).padStart(6)} ${String(c.cpu_us_per_record ?? '-').padStart(10)} ${String(c.each_batch_us_per_record ?? '-').padStart(16)} ${c.peak_rss_mib.toFixed(1).padStart(13)} ${String(c.lag ?? '-').padStart(5)}  ${c.runs_records_per_s.map(fmt).join(', ')}${c.sampled ? '  (sample)' : ''}${c.closed ? '' : '  (shutdown hung)'}`)
+  }
+  out()
+  const line = (name: string, value: number | null, target: number): void =>
+    out(`${name.padEnd(26)} ${value === null ? 'n/a (--no-jvm)' : value.toFixed(3).padStart(8)}   target >= ${target}${value !== null && value < target ? '   MISSED' : ''}`)
+  line('noop_vs_raw', r.noop_vs_raw, r.targets.noop_vs_raw)
+  out(`${''.padEnd(26)} median of ${r.noop_vs_raw_pairs.length} raw/no-op pairs run back to back: ${r.noop_vs_raw_pairs.join(', ')}`)
+  out(`${''.padEnd(26)} on CPU time ${r.noop_vs_raw_cpu}; median over median of all runs ${r.noop_vs_raw_of_medians}`)
+  line('work_vs_kafkajs', r.work_vs_kafkajs, r.targets.work_vs_kafkajs)
+  line('work_vs_parallel_consumer', r.work_vs_parallel_consumer, r.targets.work_vs_parallel_consumer)
+}
+
+/** The median to three decimals; NaN for none. */
+function medianOf(values: number[]): number {
+  return values.length === 0 ? NaN : roundTo(median(values), 3)
+}
+
+function fmt(n: number): string {
+  return Math.round(n).toLocaleString('en-US')
+}
+
+// Runnable on its own too (`node dist/bench/kafka/suite.js [options]`), e.g. before the dispatcher knows the suite.
+if (require.main === module) {
+  run(process.argv.slice(2)).catch((error: unknown) => {
+    process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`)
+    process.exitCode = 1
+  })
+}
