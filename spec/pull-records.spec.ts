@@ -163,6 +163,24 @@ describe('pullRecords', () => {
     )
   })
 
+  it('an error thrown in the loop body commits what finished, shuts the source down, and is rethrown', async () => {
+    const run = fakeSource(20, 1, 5)
+    const pull = pullRecords(run.source, { interval: 1_000 })
+    const boom = new Error('boom')
+    let caught: unknown
+    try {
+      for await (const record of pull) {
+        if (record.seq === 7) throw boom
+        pull.finish(record)
+      }
+    } catch (error) {
+      caught = error
+    }
+    expect(caught).to.equal(boom)
+    expect(run.closedSettled()).to.equal(true)
+    expect(lastCommitted(run.commits)).to.deep.equal(new Map([[0, 13]])) // past offset 12 (seq 6)
+  })
+
   it('batches: arrays of at most size records, in order, none lost', async () => {
     const run = fakeSource(25, 2, 10)
     const pull = pullRecords(run.source, { interval: 1 })
