@@ -106,4 +106,31 @@ describe('integration: pullRecords', function () {
     expect(repulled).to.be.at.most(maxInFlight)
     expect(pairs(await committedOffsetsOf(clients.admin, groupId, topic))).to.deep.equal(pairs(await endOffsetsOf(clients.admin, topic)))
   })
+
+  // Seen to fail with the loop's end not waiting for the source's shutdown (`finalize(() => Promise.resolve())`).
+  it('an error thrown in the loop body commits what finished, disconnects, and is rethrown', async function () {
+    this.timeout(120_000)
+    const total = 100
+    const topic = await createTopic('pull-throw', 1)
+    await produceKeyedSequence(clients.producer, topic, { count: total, keys: 10 })
+    const groupId = uniqueName('pull-throw-group')
+    const consumer = testKafka('pull-throw').consumer({ groupId, maxWaitTimeInMs: 250 })
+    let disconnected = false
+    consumer.on(consumer.events.DISCONNECT, () => (disconnected = true))
+    const source = fromKafka(consumer, { topics: [topic], fromBeginning: true, maxInFlight: 20 })
+    const pull = pullRecords(source, { interval: 60_000 }) // only the final commit
+    const boom = new Error('boom')
+    let caught: unknown
+    try {
+      for await (const record of pull) {
+        if (record.offset === '37') throw boom
+        pull.finish(record)
+      }
+    } catch (error) {
+      caught = error
+    }
+    expect(caught).to.equal(boom)
+    expect(disconnected, 'the consumer was disconnected before the loop statement ended').to.equal(true)
+    expect(pairs(await committedOffsetsOf(clients.admin, groupId, topic))).to.deep.equal([[0, 37]])
+  })
 })
