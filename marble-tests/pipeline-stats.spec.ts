@@ -60,7 +60,7 @@ describe('pipelineStats (marbles)', () => {
           { topic: 't', partition: 0, epoch: 1, delivered: 3, finished: 1, inFlight: 2, lastDeliveredOffset: '12', committable: '11',
             committed: '11', highWatermark: undefined, lag: undefined, oldestUnfinishedOffset: '11', oldestUnfinishedAgeMs: 5, paused: false },
           { topic: 't', partition: 1, epoch: 1, delivered: 1, finished: 0, inFlight: 1, lastDeliveredOffset: '10', committable: undefined,
-            committed: '10', highWatermark: undefined, lag: undefined, oldestUnfinishedOffset: '10', oldestUnfinishedAgeMs: 5, paused: false },
+            committed: undefined, highWatermark: undefined, lag: undefined, oldestUnfinishedOffset: '10', oldestUnfinishedAgeMs: 5, paused: false },
         ],
       })
     })
@@ -71,8 +71,9 @@ describe('pipelineStats (marbles)', () => {
       at(0, () => tracker.deliver(rec(0, 'k')))
       const source = { tracker, highWatermark: () => '25', isPaused: () => true }
       const stats = pipelineStats(source, { interval: 3, scheduler }).pipe(map((s) => s.partitions.map((p) => [p.highWatermark, p.lag, p.paused])))
-      // committed is where the epoch started reading (10) until a commit: 15 records to go.
-      expectObservable(stats, '^ 3ms !').toBe('3ms a', { a: [['25', 15, true]] })
+      // No commit acknowledged yet: the lag is unknown (issue 15), not computed from the first delivered offset.
+      at(4, () => tracker.committed([{ topic: 't', partition: 0, offset: '10', epoch: 1 }]))
+      expectObservable(stats, '^ 6ms !').toBe('3ms a 2ms b', { a: [['25', undefined, true]], b: [['25', 15, true]] })
     })
   })
 

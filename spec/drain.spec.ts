@@ -20,12 +20,30 @@ describe('DrainTimeoutError', () => {
     expect(error.name).to.equal('DrainTimeoutError')
     expect(error.unfinished).to.equal(3)
     expect(error.partitions).to.deep.equal([
-      { topic: 't', partition: 0, unfinished: 2, from: '11' },
-      { topic: 't', partition: 1, unfinished: 1, from: '7' }, // nothing finished: its first delivered offset
+      { topic: 't', partition: 0, unfinished: 2, from: '11', committed: undefined },
+      { topic: 't', partition: 1, unfinished: 1, from: '7', committed: undefined }, // nothing finished: its oldest unfinished
     ])
     expect(error.message).to.equal(
-      'fromKafka: 3 records still unfinished 500 ms after abort (t[0]: 2 from offset 11; t[1]: 1 from offset 7); committed up to them only',
+      'fromKafka: 3 records still unfinished 500 ms after abort ' +
+        '(t[0]: 2 from offset 11, nothing committed; t[1]: 1 from offset 7, nothing committed); no commit passes them',
     )
+  })
+
+  // Catches the error claiming a commit the broker never acknowledged (issue 15: "committed up to them"
+  // with committed offset -1): `committed` and the message come from acknowledged commits only.
+  it('names only the commits the broker acknowledged', () => {
+    const tracker = new OffsetTracker()
+    tracker.deliver(origin(0, 10, 0))
+    tracker.deliver(origin(0, 11, 1))
+    tracker.deliver(origin(1, 7, 0))
+    tracker.committed([{ topic: 't', partition: 0, offset: '10', epoch: 1 }]) // the start position, say
+    tracker.finish(origin(0, 10, 0))
+    const error = DrainTimeoutError.of(tracker, 500)
+    expect(error.partitions).to.deep.equal([
+      { topic: 't', partition: 0, unfinished: 1, from: '11', committed: '10' }, // 11 is committable, not committed
+      { topic: 't', partition: 1, unfinished: 1, from: '7', committed: undefined },
+    ])
+    expect(error.message).to.contain('t[0]: 1 from offset 11, committed 10; t[1]: 1 from offset 7, nothing committed')
   })
 
   it('counts the records of revoked partitions apart', () => {
@@ -107,7 +125,7 @@ describe('Drain with an OffsetTracker (property)', () => {
       const expected = partitions.flatMap(({ base, finishes }, partition) => {
         const unfinished = finishes.filter(late).length
         const oldest = finishes.findIndex(late)
-        return unfinished === 0 ? [] : [{ topic: 't', partition, unfinished, from: String(base + oldest) }]
+        return unfinished === 0 ? [] : [{ topic: 't', partition, unfinished, from: String(base + oldest), committed: undefined }]
       })
       expect(end!.error!.partitions).to.deep.equal(expected)
       for (const c of committableAtEnd) {

@@ -235,8 +235,9 @@ describe('fromKafka (fake consumer)', () => {
     release()
     await first
     await source.closed()
-    expect(fake.calls.slice(3)).to.deep.equal(['commit', 'commit', 'stop', 'disconnect', 'stop'])
-    expect(fake.commits.map((c) => c.map((o) => o.offset))).to.deep.equal([['1'], ['2']])
+    // The first commit is the start position, made durable before the first record was delivered.
+    expect(fake.calls.slice(3)).to.deep.equal(['commit', 'commit', 'commit', 'stop', 'disconnect', 'stop'])
+    expect(fake.commits.map((c) => c.map((o) => o.offset))).to.deep.equal([['0'], ['1'], ['2']])
     expect(fake.maxCommitsInFlight).to.equal(1)
     expect(fake.listenerCount()).to.equal(0)
   })
@@ -310,11 +311,12 @@ describe('fromKafka (fake consumer)', () => {
     const stale = source.tracker.committable()
     fake.join({ t: [1] }) // partition 0 goes to another member
     await settle()
-    expect(fake.commits).to.deep.equal([[{ topic: 't', partition: 0, offset: '2' }]])
+    // The start position, then the revoke's commit.
+    expect(fake.commits).to.deep.equal([[{ topic: 't', partition: 0, offset: '0' }], [{ topic: 't', partition: 0, offset: '2' }]])
     expect(source.isStale(got[2]!)).to.equal(true)
     source.tracker.finish(got[2]!)
     expect(await lastValueFrom(source.commit(stale))).to.deep.equal([])
-    expect(fake.commits).to.have.length(1)
+    expect(fake.commits).to.have.length(2)
     // Re-assigned later: a new epoch, reading again from the committed offset.
     fake.join({ t: [0, 1] })
     await fake.fetch('t', 0, 10)
@@ -336,13 +338,14 @@ describe('fromKafka (fake consumer)', () => {
     const { got, sub } = await open(source)
     await fake.fetch('t', 0, 3)
     source.tracker.finish(got[0]!)
+    const start = [{ topic: 't', partition: 0, offset: '0' }] // made durable before the first delivery
     fake.silentJoin({ t: [0] })
     await settle()
-    expect(fake.commits).to.deep.equal([])
+    expect(fake.commits).to.deep.equal([start])
     expect(source.isStale(got[0]!)).to.equal(true)
     sub.unsubscribe()
     await source.closed()
-    expect(fake.commits).to.deep.equal([])
+    expect(fake.commits).to.deep.equal([start])
   })
 
   it('keeps the fetch paused across a crash restart and a new assignment', async () => {

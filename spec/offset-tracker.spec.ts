@@ -318,11 +318,14 @@ describe('OffsetTracker', () => {
       expect(t.committable()[0].offset).to.equal('16')
     })
 
-    it('starts "committed" at the first delivered offset, so nothing is committable before a finish', () => {
+    // Catches reporting the first delivered offset as committed before any commit (issue 15).
+    it('reports "committed" only once acknowledged; nothing is committable before a finish', () => {
       const t = new OffsetTracker()
       t.deliver(origin(100, 0))
       expect(t.committable()).to.deep.equal([])
-      expect(t.partitions()[0]).to.include({ committed: '100', committable: undefined, lastDeliveredOffset: '100' })
+      expect(t.partitions()[0]).to.include({ committed: undefined, committable: undefined, lastDeliveredOffset: '100' })
+      t.committed([{ topic: 't', partition: 0, offset: '100', epoch: 1 }])
+      expect(t.partitions()[0]).to.include({ committed: '100', committable: undefined })
     })
 
     it('returns false and changes nothing for unknown, undelivered, finished or stale records', () => {

@@ -14,6 +14,8 @@ import type { RecordOrigin } from '../lib/record/record'
 // - OffsetTracker.#deliverSlowly not counting `#delivered`: totals and deliveredPerSecond off after each
 //   first record of an epoch.
 // - StatsSampler lag as `committed - highWatermark`: wrong sign.
+// - EpochProgress.deliver setting `committed` to the first delivered offset before any commit (issue 15: a
+//   finite lag and a committed offset for a partition the broker has no commit for).
 // - StatsSampler stuck test `ageMs >= stuckAfter`: a record exactly at the threshold reported.
 
 interface MRecord { readonly origin: RecordOrigin & { key: string }; readonly time: number; finished: boolean }
@@ -64,7 +66,6 @@ class World {
         const offset = lane.nextOffset + c.gap
         const origin = { topic: 't', partition: c.partition, offset: String(offset), seq: lane.records.length, epoch: lane.epoch, key: `k${c.key}` }
         this.tracker.deliver(origin)
-        if (lane.records.length === 0) lane.committed = offset
         lane.records.push({ origin, time: this.now, finished: false })
         this.all.push(lane.records.at(-1)!)
         lane.nextOffset = offset + 1
@@ -97,7 +98,7 @@ class World {
         const lane = this.lanes[c.partition]
         if (lane === undefined) return
         this.tracker.revoke('t', c.partition)
-        const from = lane.records.length > 0 ? lane.committed : lane.nextOffset
+        const from = lane.committed >= 0 ? lane.committed : lane.records.length > 0 ? Number(lane.records[0]!.origin.offset) : lane.nextOffset
         this.lanes[c.partition] = { epoch: ++this.epochs, records: [], nextOffset: from, committed: -1, highWatermark: lane.highWatermark }
         return
       }
@@ -125,7 +126,9 @@ class World {
       const oldest = open[0]
       return [{
         partition, epoch: lane.epoch, delivered: lane.records.length, finished: lane.records.length - open.length, inFlight: open.length,
-        committed: String(lane.committed), lag: lane.highWatermark - lane.committed,
+        // Only an acknowledged commit: none yet means committed and lag unknown (issue 15).
+        committed: lane.committed < 0 ? undefined : String(lane.committed),
+        lag: lane.committed < 0 ? undefined : lane.highWatermark - lane.committed,
         oldestUnfinishedOffset: oldest?.origin.offset, oldestUnfinishedAgeMs: oldest === undefined ? undefined : this.now - oldest.time,
       }]
     })

@@ -73,6 +73,11 @@ export class KafkaCommitSink {
     return this.#enqueue(offsets, () => this.#epochs.generation === generation)
   }
 
+  /** The highest offset the broker acknowledged for the partition through this sink (any epoch), or undefined. */
+  lastSent(topic: string, partition: number): number | undefined {
+    return this.#last.get(topic)?.get(partition)?.offset
+  }
+
   /** Resolves once every commit queued so far has settled. */
   idle(): Promise<void> {
     return this.#tail.then(() => undefined)

@@ -12,6 +12,11 @@ export interface UnfinishedPartition {
    * record when offsets are dense (it may sit in a gap just before it after compaction).
    */
   readonly from: string | undefined
+  /**
+   * The last commit the broker acknowledged for this partition in this assignment (next offset to read), as
+   * of the error; undefined when none was (then the commit of the start position was refused or is pending).
+   */
+  readonly committed: string | undefined
 }
 
 /**
@@ -35,10 +40,13 @@ export class DrainTimeoutError extends Error {
     readonly unfinished: number,
     readonly partitions: readonly UnfinishedPartition[],
   ) {
-    const where = partitions.map((p) => `${p.topic}[${p.partition}]: ${p.unfinished} from offset ${p.from ?? '?'}`)
+    const where = partitions.map((p) => {
+      const committed = p.committed === undefined ? 'nothing committed' : `committed ${p.committed}`
+      return `${p.topic}[${p.partition}]: ${p.unfinished} from offset ${p.from ?? '?'}, ${committed}`
+    })
     const revoked = unfinished - partitions.reduce((n, p) => n + p.unfinished, 0)
     if (revoked > 0) where.push(`${revoked} of revoked partitions`)
-    super(`fromKafka: ${unfinished} records still unfinished ${timeout} ms after abort (${where.join('; ')}); committed up to them only`)
+    super(`fromKafka: ${unfinished} records still unfinished ${timeout} ms after abort (${where.join('; ')}); no commit passes them`)
     this.name = 'DrainTimeoutError'
   }
 
@@ -46,8 +54,8 @@ export class DrainTimeoutError extends Error {
   static of(tracker: OffsetTracker, timeout: number): DrainTimeoutError {
     const partitions = tracker.partitions()
       .filter((p) => p.inFlight > 0)
-      .map(({ topic, partition, inFlight, committable, committed }) => ({
-        topic, partition, unfinished: inFlight, from: committable ?? committed,
+      .map(({ topic, partition, inFlight, committable, committed, oldestUnfinished }) => ({
+        topic, partition, unfinished: inFlight, from: committable ?? oldestUnfinished?.offset ?? committed, committed,
       }))
     return new DrainTimeoutError(timeout, tracker.inFlight, partitions)
   }

@@ -10,7 +10,11 @@ import type { Settings } from './session'
 export interface FromKafkaOptions<K, V> {
   /** Topic names or patterns (kafkajs resolves a RegExp against the topics existing at subscribe time). */
   topics: readonly (string | RegExp)[]
-  /** Where a group with no committed offset starts: the earliest offset, or (default false) the latest. */
+  /**
+   * Where a group with no committed offset starts: the earliest offset, or (default false) the latest. Either
+   * way the position an assignment starts from is committed before its first record is delivered, so a later
+   * owner never skips a record this one was handed (docs/start-position.md).
+   */
   fromBeginning?: boolean
   /**
    * Most records delivered and not yet finished (across all partitions, revoked ones included). When the

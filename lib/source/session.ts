@@ -5,6 +5,7 @@ import { ConsumerReuseError } from './consumer-reuse-error'
 import { FetchGate } from './fetch-gate'
 import { BudgetWait } from './budget-wait'
 import { KafkaCommitSink } from './commit-sink'
+import { StartCommits } from './start-commits'
 import { decodeRecord, undecodedRecord, type SessionRecord } from './record-decoding'
 import { commitPastControlBatch, nextOffset } from './control-batches'
 import { refuseSeeks } from './refuse-seeks'
@@ -57,6 +58,8 @@ export class Session<K, V> {
   readonly done: Promise<void>
   #settle!: (error?: unknown) => void
   readonly #sink: KafkaCommitSink
+  // The start position of each assignment, committed before its first record is delivered.
+  readonly #starts: StartCommits
   readonly #gate: FetchGate
   readonly #removers: (() => void)[] = []
   #starting: Promise<void> = Promise.resolve()
@@ -74,6 +77,7 @@ export class Session<K, V> {
     readonly subscriber: Subscriber<SessionRecord<K, V>>,
   ) {
     this.#sink = new KafkaCommitSink(consumer, epochs)
+    this.#starts = new StartCommits(this.#sink)
     this.#gate = new FetchGate(consumer, () => epochs.assigned())
     this.#budget = new BudgetWait(this.#gate, settings.heartbeatInterval)
     this.done = new Promise<void>((resolve, reject) => {
@@ -244,8 +248,19 @@ export class Session<K, V> {
     let delivered = 0
     let kafkaError: { error: unknown } | undefined
     try {
+      // A new assignment's first batch: its start position is made durable before anything is delivered.
+      let start: TrackedCommitOffset | undefined
+      if (!this.#starts.durable(lane) && messages.length > 0) {
+        start = await this.#starts.commit(lane, messages[0]!.offset)
+        if (start === undefined || kafkaStopped() || this.#stopped(generation)) return
+      }
       for (;;) {
         delivered = this.#deliver(lane, messages, delivered, generation)
+        // Reported once the epoch has a delivery to attach it to (stats: `committed`).
+        if (start !== undefined && delivered > 0) {
+          this.tracker.committed([start])
+          start = undefined
+        }
         if (delivered === messages.length || this.#stopped(generation)) break
         // Budget used: pause every partition (no other fetch) and wait (see BudgetWait) until finished
         // records bring the budget back to resumeBelow.

@@ -22,7 +22,10 @@ export interface StatsTarget {
 export interface PartitionStats extends Omit<PartitionProgress, 'oldestUnfinished'> {
   /** The broker's high watermark as of the last fetched batch (a `KafkaSource` only). */
   readonly highWatermark: string | undefined
-  /** `highWatermark - committed`, when both are known: what a restart would read again or for the first time. */
+  /**
+   * `highWatermark - committed`, when both are known: what a restart would read again or for the first time.
+   * Undefined (unknown) while no commit was acknowledged in this epoch: a lag is never computed from a guess.
+   */
   readonly lag: number | undefined
   readonly oldestUnfinishedOffset: string | undefined
   /** Fetching paused for the in-flight budget (a `KafkaSource` only; else false). */

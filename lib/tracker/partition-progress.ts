@@ -20,7 +20,10 @@ export interface PartitionProgress {
   readonly lastDeliveredOffset: string | undefined
   /** The next offset to read that a commit may name now, or undefined when nothing finished yet. */
   readonly committable: string | undefined
-  /** The last acknowledged commit (next offset to read); before the first one, the first delivered offset. */
+  /**
+   * The last commit the broker acknowledged in this epoch (next offset to read), or undefined while none was:
+   * never a guess. (`fromKafka` commits an epoch's start position before delivering its first record.)
+   */
   readonly committed: string | undefined
   /** `now()` minus the delivery time of the oldest unfinished record: a stuck record shows up here. */
   readonly oldestUnfinishedAgeMs: number | undefined
@@ -96,7 +99,7 @@ export class EpochProgress {
   /** Next fetch position (last delivered + 1, or a later advance); -1 before anything. */
   position = -1
   lastDelivered = -1
-  /** Last acknowledged commit, or the first delivered offset; -1 while unknown. */
+  /** Last acknowledged commit; -1 while none (a commit is reported, never assumed). */
   committed = -1
 
   private mask = INITIAL_CAPACITY - 1
@@ -111,8 +114,6 @@ export class EpochProgress {
   /** Appends the record with seq `tail`; the caller checked seq and offset order. */
   deliver(offset: number, now: number, record?: RecordOrigin): void {
     if (this.tail - this.head > this.mask) this.grow()
-    // Until the first commit, the first delivered offset is where this epoch started reading.
-    if (this.position === -1) this.committed = offset
     const i = this.tail & this.mask
     this.done[i] = 0
     this.reach[i] = offset + 1

@@ -1,0 +1,60 @@
+import type { KafkaCommitSink } from './commit-sink'
+import type { OwnedPartition } from '../tracker/partition-epochs'
+import type { TrackedCommitOffset } from '../record/record'
+
+/**
+ * Makes the position each assignment of a partition starts reading from durable (committed) before its
+ * first record is delivered, so that no reset policy can skip a record this member was handed.
+ *
+ * Why: a partition where nothing finished has nothing to commit, and when the group had no committed offset
+ * for it the next owner (after a drain timeout, an unsubscribe, an error, a rebalance or a crash) applies the
+ * reset policy: with kafkajs's default (`fromBeginning: false`, i.e. `latest`) it starts at the log end and
+ * never sees the stuck record nor anything produced meanwhile. Committing the first fetched offset closes
+ * that window whatever the shutdown path, SIGKILL included, because it happens before the record exists for
+ * the pipeline. kafkajs does not say whether the group had a commit (it fetched from it, or reset), so the
+ * commit is skipped only when this process itself last committed exactly that offset for the partition (the
+ * common rejoin: the fetch restarts at our own commit). Cost: at most one commit per partition per
+ * assignment, awaited by that partition's first batch only.
+ *
+ * ```text
+ * GROUP_JOIN t[0] epoch 3, no commit   fetch 40..49   commit t[0]@40   deliver 40..49
+ * GROUP_JOIN t[0] epoch 4              fetch 50..59   (we committed 50 ourselves: nothing sent)
+ * ```
+ *
+ * @example
+ * const starts = new StartCommits(sink)
+ * if (!starts.durable(lane)) start = await starts.commit(lane, messages[0].offset)
+ * if (start === undefined) return // ownership lost meanwhile: deliver nothing
+ */
+export class StartCommits {
+  readonly #sink: KafkaCommitSink
+  // Lanes (one per partition and epoch) whose start is durable: a WeakSet so a revoked lane needs no cleanup.
+  readonly #durable = new WeakSet<OwnedPartition>()
+
+  constructor(sink: KafkaCommitSink) {
+    this.#sink = sink
+  }
+
+  /** True once `lane`'s start position was committed (or found committed): its batches deliver at once. */
+  durable(lane: OwnedPartition): boolean {
+    return this.#durable.has(lane)
+  }
+
+  /**
+   * Commits `offset` (the first offset fetched in `lane`'s epoch) unless this process last committed exactly
+   * it. Resolves with the commit to report to the tracker once the epoch has a delivery, or undefined when
+   * the commit was dropped because the partition is not owned in that epoch any more. Rejects when the
+   * broker refused it for another reason: the caller errors the stream rather than deliver an unprotected
+   * record.
+   */
+  async commit(lane: OwnedPartition, offset: string): Promise<TrackedCommitOffset | undefined> {
+    const { topic, partition, epoch } = lane
+    const start: TrackedCommitOffset = { topic, partition, offset, epoch }
+    if (this.#sink.lastSent(topic, partition) !== Number(offset)) {
+      const sent = await this.#sink.commit([start])
+      if (sent.length === 0) return undefined
+    }
+    this.#durable.add(lane)
+    return start
+  }
+}
