@@ -14,15 +14,17 @@ declare const consumer: import('kafkajs').Consumer
 declare const producer: import('kafkajs').Producer
 declare const kafka: import('kafkajs').Kafka
 /** A source of decoded orders. */
-declare const orders: import('kafka-rx').KafkaSource<string, Order>
+declare const orders: import('kafka-rx').KafkaSource<string | null, Order | null>
+/** One record of `orders` (keys with stringDecoder, values with jsonDecoder<Order>()). */
+type OrderRecord = import('kafka-rx').KafkaRecord<string | null, Order | null>
 declare const log: {
   debug(...args: unknown[]): void
   info(...args: unknown[]): void
   warn(...args: unknown[]): void
 }
 /** Work on one order: charges the customer. */
-declare function charge(order: import('kafka-rx').KafkaRecord<string, Order>): Promise<void>
+declare function charge(order: OrderRecord): Promise<void>
 /** Work on one order: its price, computed elsewhere. */
-declare function price(order: import('kafka-rx').KafkaRecord<string, Order>): Promise<number>
+declare function price(order: OrderRecord): Promise<number>
 /** Writes many rows in one call (a database's multi-row insert). */
-declare function writeRows(rows: readonly import('kafka-rx').KafkaRecord<string, Order>[]): Promise<void>
+declare function writeRows(rows: readonly OrderRecord[]): Promise<void>
