@@ -13,6 +13,9 @@
  *   in scripts/docs-prelude.d.ts, one shared ambient prelude; a block that defines one itself shadows it.
  * - `<!-- prelude: TS code -->` on the line just before a fence is prepended to that block only (hidden from the
  *   reader), for a declaration only that block needs.
+ *
+ * `DOCS_TSC=/path/to/typescript/bin/tsc` checks with another compiler (the package's types need TS 5.4+, for
+ * NoInfer).
  */
 import { execFileSync } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync, existsSync } from 'node:fs'
@@ -118,7 +121,9 @@ function run(root: string): number {
 
 function tsc(root: string, project: string, config: string): string {
   try {
-    execFileSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', config, '--pretty', 'false'], {
+    // DOCS_TSC: another tsc to check with (the oldest TypeScript the package's types support, say).
+    const compiler = process.env.DOCS_TSC ?? join(root, 'node_modules', 'typescript', 'bin', 'tsc')
+    execFileSync(process.execPath, [compiler, '-p', config, '--pretty', 'false'], {
       cwd: project,
       encoding: 'utf8',
     })
