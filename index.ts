@@ -11,7 +11,7 @@
  *        │                         ▼  groupByKeyConcat(keyOf, project, { concurrency })   one key at a time,
  *        │                         │      emits Processed<record, results> as each completes   keys concurrent
  *        │                         ▼  orderedMerge()             back in delivery (seq) order per partition lane
- *        │                         ▼  commitOffsets(source, { interval, batchSize })
+ *        │                         ▼  commitOffsets(source, { interval, maxUncommitted })
  *        └──── tracker.finish ─────┤      tracker: longest finished prefix per partition → commit(offsets)
  *                                  ▼
  *                          Observable<Commit>   what was committed, and when

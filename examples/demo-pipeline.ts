@@ -113,7 +113,7 @@ export function chargePipeline(source: OrderSource, producer: Producer, ledger: 
     tap(() => ledger.sending(1)),
     // Each record leaves publish once its charge is acknowledged (acks -1), in partition order: only then
     // may it be committed.
-    publish(producer, { topic: output, lingerMs: FORWARD_LINGER_MS, batchSize: FORWARD_MAX_BATCH, decodeFailures: 'fail', metrics }),
+    publish(producer, { topic: output, linger: FORWARD_LINGER_MS, maxBatchSize: FORWARD_MAX_BATCH, decodeFailures: 'fail', metrics }),
     tap(({ item, results }) => {
       const order = results.length > 0 && item.value !== null && !isDecodeFailure(item) ? item.value : undefined
       ledger.acknowledged(item.partition, item.offset, order)

@@ -65,10 +65,10 @@ describe('commitOffsets (marbles)', () => {
     expect(sent.map((s) => s.time)).to.deep.equal([5, 11])
   })
 
-  it('commits early once batchSize records finished, and cancels the pending interval', () => {
+  it('commits early once maxUncommitted records finished, and cancels the pending interval', () => {
     const v = delivered(tracker, ['a', {}], ['b', {}], ['c', {}], ['d', {}], ['e', {}], ['f', {}])
     scheduler.run(({ cold, expectObservable }) => {
-      const out = cold('abc---def-----|', v).pipe(commitOffsets(target(() => cold('--x|')), opts({ interval: 100, batchSize: 3 })))
+      const out = cold('abc---def-----|', v).pipe(commitOffsets(target(() => cold('--x|')), opts({ interval: 100, maxUncommitted: 3 })))
       expectObservable(out).toBe('-----x-----y--|', {
         x: commit(5, 'batch', 1, '0:3'),
         y: commit(11, 'batch', 1, '0:6'),
@@ -264,13 +264,13 @@ describe('commitOffsets (marbles)', () => {
     const t = { tracker: new OffsetTracker(), commit: () => [] }
     expect(() => commitOffsets(t, { interval: -1 })).to.throw(RangeError, /interval/)
     expect(() => commitOffsets(t, { interval: Infinity })).to.throw(RangeError, /interval/)
-    expect(() => commitOffsets(t, { batchSize: 0 })).to.throw(RangeError, /batchSize/)
-    expect(() => commitOffsets(t, { batchSize: 1.5 })).to.throw(RangeError, /batchSize/)
+    expect(() => commitOffsets(t, { maxUncommitted: 0 })).to.throw(RangeError, /maxUncommitted/)
+    expect(() => commitOffsets(t, { maxUncommitted: 1.5 })).to.throw(RangeError, /maxUncommitted/)
     expect(() => commitOffsets(t, { maxAttempts: 0 })).to.throw(RangeError, /maxAttempts/)
     expect(() => commitOffsets(t, { backoff: 5 as never })).to.throw(TypeError, /backoff/)
     expect(() => commitOffsets(t, { originOf: 'x' as never })).to.throw(TypeError, /originOf/)
     expect(() => commitOffsets(t, { scheduler: {} as never })).to.throw(TypeError, /scheduler/)
     expect(() => commitOffsets({ tracker: t.tracker } as never)).to.throw(TypeError, /target/)
-    expect(() => commitOffsets(t, { batchSize: Infinity, maxAttempts: Infinity, interval: 0 })).not.to.throw()
+    expect(() => commitOffsets(t, { maxUncommitted: Infinity, maxAttempts: Infinity, interval: 0 })).not.to.throw()
   })
 })

@@ -87,7 +87,7 @@ describe('pipelineStats (marbles)', () => {
       // age 5 and 10 are not longer than 10; 15 and 20 are; finished at 22.
       expectObservable(stats, '^ 26ms !').toBe('5ms a 4ms b 4ms c 4ms d 4ms e', { a: [], b: [], c: slow(15), d: slow(20), e: [] })
       // stuckRecords reports it once, at the first check past the threshold.
-      expectObservable(stuckRecords({ tracker }, { after: 10, interval: 5, scheduler }), '^ 26ms !').toBe('15ms r', { r: slow(15)[0] })
+      expectObservable(stuckRecords({ tracker }, { stuckAfter: 10, interval: 5, scheduler }), '^ 26ms !').toBe('15ms r', { r: slow(15)[0] })
     })
   })
 
@@ -96,7 +96,7 @@ describe('pipelineStats (marbles)', () => {
       at(0, () => tracker.deliver(rec(0, 'a')))
       at(2, () => tracker.deliver(rec(1, 'b')))
       at(7, () => tracker.finish(rec(0, 'a')))
-      const stuck = stuckRecords({ tracker }, { after: 3, interval: 2, scheduler }).pipe(map((r) => `${r.key}@${r.offset}:${r.ageMs}`))
+      const stuck = stuckRecords({ tracker }, { stuckAfter: 3, interval: 2, scheduler }).pipe(map((r) => `${r.key}@${r.offset}:${r.ageMs}`))
       // a: age 4 at 4; b (delivered at 2) becomes the oldest at 7: age 6 at 8.
       expectObservable(stuck, '^ 12ms !').toBe('4ms a 3ms b', { a: 'a@10:4', b: 'b@11:6' })
     })
@@ -143,7 +143,7 @@ describe('pipelineStats (marbles)', () => {
       { item: letter(1), results: [gaveUp] },
       { item: letter(2), results: [forwardMany([{ key: 'p', value: 'b' }, { key: 'p', value: 'c' }])] },
     ]
-    const out = firstValueFrom(from(inputs).pipe(publish(producer, { topic: 'o', deadLetterTopic: 'd', lingerMs: 0, metrics }), toArray()))
+    const out = firstValueFrom(from(inputs).pipe(publish(producer, { topic: 'o', deadLetterTopic: 'd', linger: 0, metrics }), toArray()))
     await new Promise((resolve) => setImmediate(resolve))
     expect([metrics.published, metrics.deadLetters]).to.deep.equal([0, 0])
     ack()
@@ -177,7 +177,7 @@ describe('pipelineStats (marbles)', () => {
     expect(() => pipelineStats({ tracker }, { interval: 0 })).to.throw(RangeError, /interval/)
     expect(() => pipelineStats({ tracker }, { interval: 5, stuckAfter: -1 })).to.throw(RangeError, /stuckAfter/)
     expect(() => pipelineStats({ tracker }, { interval: 5, metrics: {} as never })).to.throw(TypeError, /metrics/)
-    expect(() => stuckRecords({ tracker }, { after: Infinity })).to.throw(RangeError, /after/)
+    expect(() => stuckRecords({ tracker }, { stuckAfter: Infinity })).to.throw(RangeError, /stuckAfter/)
     expect(() => groupByKeyConcat((x) => x, (x) => of(x), { metrics: {} as never })).to.throw(TypeError, /metrics/)
   })
 })

@@ -5,6 +5,7 @@ import {
 import type { CommitTracker } from './commit-tracker'
 import type { RecordOrigin, TrackedCommitOffset } from './record-origin'
 import { originOf as defaultOriginOf } from './origin-of'
+import { rejectRenamed } from './renamed-options'
 
 /** Where commits go: the tracker that knows what is committable, and the call that commits it. */
 export interface CommitTarget {
@@ -15,10 +16,10 @@ export interface CommitTarget {
 
 /** Options of {@link commitOffsets}; every one has a default. */
 export interface CommitOffsetsOptions<T> {
-  /** At most one commit per `interval` ms (unless `batchSize` comes first). Default 5000. */
+  /** At most one commit per `interval` ms (unless `maxUncommitted` comes first). Default 5000. */
   interval?: number
-  /** Commit early once this many records finished since the last commit. Default 10000. */
-  batchSize?: number
+  /** Commit early once this many records finished since the last commit (`batchSize` before 0.2). Default 10000. */
+  maxUncommitted?: number
   /** The record an item stands for. Default `originOf`: the item, or `item.item` of a `Processed`. */
   originOf?: (item: T) => RecordOrigin
   /** Ms to wait before retry `attempt` (1-based). Default `min(100 * 2^(attempt - 1), 10000)`. */
@@ -46,7 +47,7 @@ const defaultBackoff = (attempt: number): number => Math.min(100 * 2 ** (attempt
  * progress: gap-safe (never past an unfinished record), collapsed, strictly increasing per partition.
  *
  * - At most one commit per `interval`, on a timer started by the first progress after a commit (an idle
- *   stream commits nothing); earlier once `batchSize` records finished.
+ *   stream commits nothing); earlier once `maxUncommitted` records finished.
  * - One commit in flight at a time: progress made meanwhile goes into the next one.
  * - A failed commit is retried after `backoff(attempt)` with a fresh `committable()`, so it carries newer
  *   progress and leaves out revoked partitions; after `maxAttempts` the stream errors (a later commit would
@@ -70,10 +71,11 @@ const defaultBackoff = (attempt: number): number => Math.min(100 * 2 ** (attempt
  */
 export function commitOffsets<T>(target: CommitTarget, options: CommitOffsetsOptions<T> = {}): OperatorFunction<T, Commit> {
   const {
-    interval = 5_000, batchSize = 10_000, originOf = defaultOriginOf as unknown as (item: T) => RecordOrigin,
+    interval = 5_000, maxUncommitted = 10_000, originOf = defaultOriginOf as unknown as (item: T) => RecordOrigin,
     backoff = defaultBackoff, maxAttempts = 10, scheduler = asyncScheduler,
   } = options
-  validate(target, interval, batchSize, originOf, backoff, maxAttempts, scheduler)
+  rejectRenamed('commitOffsets', options, { batchSize: 'maxUncommitted' })
+  validate(target, interval, maxUncommitted, originOf, backoff, maxAttempts, scheduler)
 
   return (source) => new Observable<Commit>((subscriber) => {
     // Read per subscription: a KafkaSource has a new tracker for each of its subscriptions (retry, repeat).
@@ -177,7 +179,7 @@ export function commitOffsets<T>(target: CommitTarget, options: CommitOffsetsOpt
           return end({ error: err })
         }
         if (!counted) return
-        if (++finished >= batchSize) {
+        if (++finished >= maxUncommitted) {
           due = 'batch'
           timer?.unsubscribe()
           timer = undefined
@@ -206,7 +208,7 @@ export function commitOffsets<T>(target: CommitTarget, options: CommitOffsetsOpt
 }
 
 function validate(
-  target: CommitTarget, interval: number, batchSize: number, originOf: unknown, backoff: unknown,
+  target: CommitTarget, interval: number, maxUncommitted: number, originOf: unknown, backoff: unknown,
   maxAttempts: number, scheduler: SchedulerLike,
 ): void {
   const tracker = target?.tracker as Partial<CommitTracker> | undefined
@@ -218,7 +220,7 @@ function validate(
     throw new RangeError(`commitOffsets: interval must be a finite number >= 0, got ${String(interval)}`)
   }
   const countOk = (n: number): boolean => n === Infinity || (Number.isSafeInteger(n) && n >= 1)
-  if (!countOk(batchSize)) throw new RangeError(`commitOffsets: batchSize must be an integer >= 1 or Infinity, got ${String(batchSize)}`)
+  if (!countOk(maxUncommitted)) throw new RangeError(`commitOffsets: maxUncommitted must be an integer >= 1 or Infinity, got ${String(maxUncommitted)}`)
   if (!countOk(maxAttempts)) throw new RangeError(`commitOffsets: maxAttempts must be an integer >= 1 or Infinity, got ${String(maxAttempts)}`)
   if (typeof originOf !== 'function') throw new TypeError('commitOffsets: originOf must be a function')
   if (typeof backoff !== 'function') throw new TypeError('commitOffsets: backoff must be a function')

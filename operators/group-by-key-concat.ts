@@ -9,8 +9,9 @@ export interface GroupByKeyConcatOptions<T> {
   concurrency?: number
   /** Checked just before an item's projection would start; when true, the item is not run and is emitted
    *  at once as { item, results: [] } (used to drop queued work of revoked Kafka partitions while keeping
-   *  every record visible to orderedMerge and the commit). Default: never skip. */
-  skip?: (item: T) => boolean
+   *  every record visible to orderedMerge and the commit). Default: never skip. NoInfer: a wider `skip` such
+   *  as `source.isStale` (it takes any RecordOrigin) must not make the item type RecordOrigin. */
+  skip?: (item: NoInfer<T>) => boolean
   /** Lets `pipelineStats` read active keys, running and queued items (at snapshot time only). Default: none. */
   metrics?: PipelineMetrics
 }

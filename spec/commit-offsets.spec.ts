@@ -112,7 +112,7 @@ function play(s: Scenario): Trace {
     tap((r) => finished.add(r)),
   )
   const sub = finishing
-    .pipe(commitOffsets(target, { interval: s.interval, batchSize: s.batchSize, maxAttempts: 20, backoff: (n) => n, scheduler }))
+    .pipe(commitOffsets(target, { interval: s.interval, maxUncommitted: s.batchSize, maxAttempts: 20, backoff: (n) => n, scheduler }))
     .subscribe({
       next: (c) => {
         trace.commits.push(c)
@@ -246,7 +246,7 @@ describe('commitOffsets (real schedulers)', () => {
     records.forEach((r) => tracker.deliver(r))
     const commits: Commit[] = []
     let completed = false
-    from(records).pipe(commitOffsets({ tracker, commit: () => [] }, { batchSize: 7 })).subscribe({
+    from(records).pipe(commitOffsets({ tracker, commit: () => [] }, { maxUncommitted: 7 })).subscribe({
       next: (c) => commits.push(c),
       complete: () => (completed = true),
     })

@@ -92,7 +92,7 @@ describe('publish', () => {
         let completed = false
         let error: unknown
         const violations: string[] = []
-        source.pipe(publish(producer, { topic: 'out', deadLetterTopic: 'dlt', batchSize, lingerMs: 3, backoff: () => 2, maxAttempts: Infinity, scheduler }))
+        source.pipe(publish(producer, { topic: 'out', deadLetterTopic: 'dlt', maxBatchSize: batchSize, linger: 3, backoff: () => 2, maxAttempts: Infinity, scheduler }))
           .subscribe({
             next: (p) => {
               const ackedValues = new Set(producer.acked.map(a => `${a.topic}|${a.value}`))
@@ -179,7 +179,7 @@ describe('publish', () => {
     const [a, b] = inputsOf([{ kind: 'fwd', partition: 0, n: 0 }, { kind: 'fwd', partition: 0, n: 0 }])
     const emitted: unknown[] = []
     let error: unknown
-    source.pipe(publish(producer, { topic: 'out', lingerMs: 0, scheduler })).subscribe({ next: p => emitted.push(p.item.value), error: e => (error = e) })
+    source.pipe(publish(producer, { topic: 'out', linger: 0, scheduler })).subscribe({ next: p => emitted.push(p.item.value), error: e => (error = e) })
     source.next(a!)
     scheduler.flush()
     expect(producer.pending.length).to.equal(1) // a's send is out
@@ -252,6 +252,6 @@ describe('publish', () => {
     }
     expect(String(error)).to.equal('Error: down')
     expect(() => publish(producer, { topic: '' })).to.throw(TypeError)
-    expect(() => publish(producer, { topic: 'x', batchSize: 0 })).to.throw(RangeError)
+    expect(() => publish(producer, { topic: 'x', maxBatchSize: 0 })).to.throw(RangeError)
   })
 })

@@ -4,6 +4,7 @@ import { lastValueFrom, of, toArray } from 'rxjs'
 import { groupByKeyConcat } from '../operators/group-by-key-concat'
 import { recordKey } from '../lib/record/record-key'
 import { recordBuilder } from '../lib/testing/records'
+import type { RecordOrigin } from '../lib/record/record'
 
 describe('type inference', () => {
   it('groupByKeyConcat takes its item type from the source, not from a narrower keyOf such as recordKey', async () => {
@@ -13,5 +14,15 @@ describe('type inference', () => {
       of(make({ key: 'a' }), make({ key: 'a' })).pipe(groupByKeyConcat(recordKey, (x) => of(x.offset)), toArray()),
     )
     expect(out.map((p) => p.results)).to.deep.equal([['0'], ['1']])
+  })
+
+  it('groupByKeyConcat takes its item type from the source, not from a wider skip such as source.isStale', async () => {
+    const make = recordBuilder()
+    const isStale = (_record: RecordOrigin): boolean => false
+    // Without NoInfer on skip, T would be RecordOrigin and neither recordKey nor `x.value` would compile.
+    const out = await lastValueFrom(
+      of(make({ key: 'a', value: 'v' })).pipe(groupByKeyConcat(recordKey, (x) => of(x.value), { skip: isStale }), toArray()),
+    )
+    expect(out.map((p) => p.results)).to.deep.equal([['v']])
   })
 })

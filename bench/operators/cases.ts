@@ -29,7 +29,7 @@ export interface CaseConfig {
  * Commit settings of both chains: every 1000 finished records or every second, whichever first, through a
  * commit that resolves at once (the bench measures the operators, not a broker).
  */
-export const COMMIT = { interval: 1000, batchSize: 1000 }
+export const COMMIT = { interval: 1000, maxUncommitted: 1000 }
 
 type Projection = 'sync' | 'promise'
 const projections: Record<Projection, (r: BenchRecord) => ObservableInput<BenchRecord>> = {

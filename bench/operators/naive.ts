@@ -90,18 +90,18 @@ export interface NaiveCommit {
 
 /**
  * Finish each record in the tracker, then commit what became committable every `interval` ms or every
- * `batchSize` records, whichever first (`bufferTime` with a max size), one commit at a time (`concatMap`).
+ * `maxUncommitted` records, whichever first (`bufferTime` with a max size), one commit at a time (`concatMap`).
  */
 export function naiveCommit<T extends RecordOrigin, R>(
   tracker: OffsetTracker,
   commit: (offsets: readonly TrackedCommitOffset[]) => ObservableInput<unknown>,
-  options: { interval: number; batchSize: number; scheduler?: SchedulerLike },
+  options: { interval: number; maxUncommitted: number; scheduler?: SchedulerLike },
 ): OperatorFunction<Processed<T, R>, NaiveCommit> {
-  const { interval, batchSize, scheduler = asyncScheduler } = options
+  const { interval, maxUncommitted, scheduler = asyncScheduler } = options
   return (source) =>
     source.pipe(
       tap((p) => tracker.finish(p.item)),
-      bufferTime(interval, null, batchSize, scheduler),
+      bufferTime(interval, null, maxUncommitted, scheduler),
       concatMap(() => {
         const offsets = tracker.committable()
         if (offsets.length === 0) return EMPTY

@@ -7,6 +7,7 @@ import { asyncScheduler, type SchedulerLike } from 'rxjs'
 import { defaultDeadLetterEncoder, type DeadLetterEncoder } from './dead-letter'
 import { checkMetrics, type PipelineMetrics } from '../../operators/pipeline-metrics'
 import type { KafkaProducerLike } from '../client/producer'
+import { rejectRenamed } from '../../operators/renamed-options'
 
 /** Options of {@link publish}. */
 export interface PublishOptions {
@@ -16,10 +17,10 @@ export interface PublishOptions {
   deadLetterTopic?: string
   /** What to do with a `DecodeFailure` from the source. Default 'dead-letter'. */
   decodeFailures?: 'dead-letter' | 'fail'
-  /** Ms a message may wait for more to join its batch. Default 5. */
-  lingerMs?: number
-  /** Most messages per `sendBatch`; a full batch goes at once. Default 500. */
-  batchSize?: number
+  /** Ms a message may wait for more to join its batch (`lingerMs` before 0.2). Default 5. */
+  linger?: number
+  /** Most messages per `sendBatch`; a full batch goes at once (`batchSize` before 0.2). Default 500. */
+  maxBatchSize?: number
   /** Passed to `sendBatch`. Default -1 (all in-sync replicas): the input is finished only once outputs are durable. */
   acks?: number
   /** Tries per batch; once exhausted the stream errors with the last failure. Default 10. */
@@ -60,14 +61,15 @@ const defaultBackoff = (attempt: number): number => Math.min(100 * 2 ** (attempt
  * ```
  *
  * @example
- * const settings = publishSettings(producer, { topic: 'out', lingerMs: 0 })
+ * const settings = publishSettings(producer, { topic: 'out', linger: 0 })
  * settings.batchSize // 500
  *
  * @throws {TypeError|RangeError} For an invalid producer or option.
  */
 export function publishSettings(producer: KafkaProducerLike, options: PublishOptions): PublishSettings {
+  rejectRenamed('publish', options, { lingerMs: 'linger', batchSize: 'maxBatchSize' })
   const {
-    topic, deadLetterTopic, decodeFailures = 'dead-letter', lingerMs = 5, batchSize = 500, acks = -1,
+    topic, deadLetterTopic, decodeFailures = 'dead-letter', linger: lingerMs = 5, maxBatchSize: batchSize = 500, acks = -1,
     maxAttempts = 10, backoff = defaultBackoff, encodeDeadLetter = defaultDeadLetterEncoder, scheduler = asyncScheduler, metrics,
   } = options
   validate(producer, options, lingerMs, batchSize, maxAttempts)
@@ -83,8 +85,8 @@ function validate(producer: KafkaProducerLike, options: PublishOptions, lingerMs
   if (options.deadLetterTopic !== undefined && (typeof options.deadLetterTopic !== 'string' || options.deadLetterTopic === '')) {
     throw new TypeError('publish: deadLetterTopic must be a non-empty string when given')
   }
-  if (!(typeof lingerMs === 'number' && lingerMs >= 0 && lingerMs < Infinity)) throw new RangeError(`publish: lingerMs must be a finite number >= 0, got ${String(lingerMs)}`)
-  if (!(Number.isSafeInteger(batchSize) && batchSize >= 1)) throw new RangeError(`publish: batchSize must be an integer >= 1, got ${String(batchSize)}`)
+  if (!(typeof lingerMs === 'number' && lingerMs >= 0 && lingerMs < Infinity)) throw new RangeError(`publish: linger must be a finite number >= 0, got ${String(lingerMs)}`)
+  if (!(Number.isSafeInteger(batchSize) && batchSize >= 1)) throw new RangeError(`publish: maxBatchSize must be an integer >= 1, got ${String(batchSize)}`)
   if (!(maxAttempts === Infinity || (Number.isSafeInteger(maxAttempts) && maxAttempts >= 1))) {
     throw new RangeError(`publish: maxAttempts must be an integer >= 1 or Infinity, got ${String(maxAttempts)}`)
   }

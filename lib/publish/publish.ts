@@ -18,7 +18,7 @@ export type { PublishOptions } from './options'
  * record whose outputs are not durable.
  *
  * - `forward` / `forward-many`: messages go to `topic` (or their own), batched: a batch leaves when it holds
- *   `batchSize` messages or `lingerMs` after its first message. One batch is in flight at a time, so a batch
+ *   `maxBatchSize` messages or `linger` ms after its first message. One batch is in flight at a time, so a batch
  *   retried after a failure can never be overtaken by a later one: per output partition, messages are written
  *   in input order (one key keeps one partition unless a message pins another).
  * - `drop`, or no results: finished at once (still emitted in its turn).
@@ -41,7 +41,7 @@ export type { PublishOptions } from './options'
  *   disconnecting then may fail that send, which only means its records are not committed (read again).
  *
  * ```text
- * input:   a-b-c----|      a = forward(x), b = drop, c = forwardMany([y, z]); lingerMs 2
+ * input:   a-b-c----|      a = forward(x), b = drop, c = forwardMany([y, z]); linger 2
  * send:    --S---S          S = sendBatch([x]) at 2 (acked at 3), sendBatch([y, z]) at 6 (source done, acked at 7)
  * output:  ---(ab)---(c|)   b waits for a: inputs leave in order
  * ```

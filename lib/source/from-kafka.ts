@@ -29,7 +29,7 @@ export type { KafkaSource, SourceRecord } from './source-observable'
  *   with zero lag.
  * - **Back-pressure.** At most `maxInFlight` records delivered and unfinished. When the budget is used up
  *   inside `eachBatch`, every owned partition is paused and the batch waits, calling `heartbeat()` every
- *   `heartbeatInterval` so the member stays in the group, until finished records bring the count down to
+ *   `budgetHeartbeatInterval` so the member stays in the group, until finished records bring the count down to
  *   `resumeBelow`; then fetching resumes and the batch goes on (waiting there resumes at once, where
  *   kafkajs would only look at paused partitions again after `maxWaitTimeInMs`). A heartbeat that finds
  *   the group rebalancing ends the wait (kafkajs then rejoins); stopping ends it too. Only delivered

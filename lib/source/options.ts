@@ -5,6 +5,7 @@
  */
 import { bufferDecoder, type DecodeFailure, type Decoder } from '../record/decoders'
 import type { Settings } from './session'
+import { rejectRenamed } from '../../operators/renamed-options'
 
 /** Options of {@link fromKafka}. */
 export interface FromKafkaOptions<K, V> {
@@ -32,8 +33,9 @@ export interface FromKafkaOptions<K, V> {
   /**
    * While a batch waits for in-flight budget, `heartbeat()` is called this often, in ms (kafkajs only sends
    * one once its own `heartbeatInterval` passed, so this just needs to be well under it). Default 500.
+   * Not kafkajs's consumer option `heartbeatInterval` (3,000 ms there), which this option was called before 0.2.
    */
-  heartbeatInterval?: number
+  budgetHeartbeatInterval?: number
   /**
    * Graceful shutdown: when it aborts, nothing more is fetched or delivered, records already delivered may
    * finish for up to `drainTimeout` ms, then the stream completes (all finished) or errors with a
@@ -64,7 +66,8 @@ export interface FromKafkaOptions<K, V> {
 export function checkOptions<K, V>(options: FromKafkaOptions<K, V>): Settings<K, V> {
   if (options === null || typeof options !== 'object') throw new TypeError('fromKafka: options are required')
   const { topics, fromBeginning = false, maxInFlight = 10_000, keyDecoder, valueDecoder, partitionsConsumedConcurrently } = options
-  const { heartbeatInterval = 500, signal, drainTimeout = 30_000 } = options
+  rejectRenamed('fromKafka', options, { heartbeatInterval: 'budgetHeartbeatInterval' })
+  const { budgetHeartbeatInterval: heartbeatInterval = 500, signal, drainTimeout = 30_000 } = options
   if (!Array.isArray(topics) || topics.length === 0 || !topics.every((t) => (typeof t === 'string' && t !== '') || t instanceof RegExp)) {
     throw new TypeError('fromKafka: topics must be a non-empty array of topic names or RegExps')
   }
@@ -82,7 +85,7 @@ export function checkOptions<K, V>(options: FromKafkaOptions<K, V>): Settings<K,
     throw new TypeError('fromKafka: partitionsConsumedConcurrently must be an integer >= 1')
   }
   if (typeof heartbeatInterval !== 'number' || !(heartbeatInterval > 0 && heartbeatInterval < 2 ** 31)) {
-    throw new TypeError('fromKafka: heartbeatInterval must be a number of ms > 0')
+    throw new TypeError(`fromKafka: budgetHeartbeatInterval must be a number of ms > 0, got ${String(heartbeatInterval)}`)
   }
   if (signal !== undefined && (typeof signal?.aborted !== 'boolean' || typeof signal.addEventListener !== 'function')) {
     throw new TypeError('fromKafka: signal must be an AbortSignal')

@@ -1,12 +1,13 @@
 import { defer, mergeMap, type Observable, type SchedulerLike } from 'rxjs'
 import { checkOptions, pipelineStats } from './pipeline-stats'
 import type { StatsTarget, StuckRecord } from './sampler'
+import { rejectRenamed } from '../../operators/renamed-options'
 
 /** Options of {@link stuckRecords}. */
 export interface StuckRecordsOptions {
   /** Ms a record may stay unfinished before it is reported. Required. */
-  after: number
-  /** Ms between checks: a record is reported at the first check after it crossed `after`. Default `after / 2` (at least 1). */
+  stuckAfter: number
+  /** Ms between checks: a record is reported at the first check after it crossed `stuckAfter`. Default `stuckAfter / 2` (at least 1). */
   interval?: number
   /** Schedules the checks. Default `asyncScheduler`. */
   scheduler?: SchedulerLike
@@ -14,31 +15,32 @@ export interface StuckRecordsOptions {
 
 /**
  * Stuck-record detection as its own stream: emits each record once, when it has been unfinished for longer
- * than `after` ms, with its topic, partition, offset and key. It watches, per partition, the oldest
+ * than `stuckAfter` ms, with its topic, partition, offset and key. It watches, per partition, the oldest
  * unfinished record (the one holding the commit back; if any record of a partition is stuck, its oldest
  * is): once that one finishes, the next oldest is watched and reported in turn if it is stuck too. The same
- * figures as `pipelineStats(source, { stuckAfter: after }).stuck`, without repeats.
+ * figures as `pipelineStats(source, { stuckAfter }).stuck`, without repeats.
  *
  * ```text
- * record r delivered at 0, finished at 13; after 5, interval 2
+ * record r delivered at 0, finished at 13; stuckAfter 5, interval 2
  * checks:  --c-c-c-c-c-c-c-    (ages 2, 4, 6, ...)
  * output:  ------r---------    reported once, at the first check with age > 5
  * ```
  *
  * @example
- * stuckRecords(source, { after: 60_000 }).subscribe((r) =>
+ * stuckRecords(source, { stuckAfter: 60_000 }).subscribe((r) =>
  *   log.warn(`record ${r.topic}[${r.partition}]@${r.offset} (key ${String(r.key)}) unfinished for ${r.ageMs} ms`))
  *
  * @param source A `KafkaSource`, or any `{ tracker }`.
- * @param options `after` (required), `interval`, `scheduler`; see {@link StuckRecordsOptions}.
+ * @param options `stuckAfter` (required), `interval`, `scheduler`; see {@link StuckRecordsOptions}.
  * @returns A cold Observable of stuck records that never completes.
  * @throws {TypeError|RangeError} At call time, for an invalid source or options.
  */
 export function stuckRecords(source: StatsTarget, options: StuckRecordsOptions): Observable<StuckRecord> {
   if (options === null || typeof options !== 'object') throw new TypeError('stuckRecords: options are required')
-  const { after, scheduler } = options
+  rejectRenamed('stuckRecords', options, { after: 'stuckAfter' })
+  const { stuckAfter: after, scheduler } = options
   if (typeof after !== 'number' || !(after >= 0 && after < Infinity)) {
-    throw new RangeError(`stuckRecords: after must be a finite number of ms >= 0, got ${String(after)}`)
+    throw new RangeError(`stuckRecords: stuckAfter must be a finite number of ms >= 0, got ${String(after)}`)
   }
   const interval = options.interval ?? Math.max(1, after / 2)
   const stats = { interval, stuckAfter: after, scheduler }

@@ -84,7 +84,7 @@ describe('integration: publish', function () {
     const subscription = source.pipe(
       groupByKeyConcat(recordKey, withRetry(work), { concurrency: 64, skip: r => source.isStale(r) }),
       orderedMerge(),
-      publish(acking, { topic: output, lingerMs: 5, batchSize: 200 }),
+      publish(acking, { topic: output, linger: 5, maxBatchSize: 200 }),
       commitOffsets(source, { interval: 100 }),
     ).subscribe({
       next: c => { for (const o of c.offsets) committed.set(o.partition, Number(o.offset)) },

@@ -75,7 +75,7 @@ describe('integration: live stats', function () {
     ).subscribe({ error: (e) => (failure = e) })
     const watch = [
       pipelineStats(source, { interval: 100, metrics, stuckAfter: 300 }).subscribe((s) => snapshots.push(s)),
-      stuckRecords(source, { after: 300, interval: 100 }).subscribe((r) => stuck.push(r)),
+      stuckRecords(source, { stuckAfter: 300, interval: 100 }).subscribe((r) => stuck.push(r)),
     ]
     const settled = (s: PipelineStats | undefined): boolean =>
       s !== undefined && s.partitions.length === 3 && s.partitions.every((p) => p.committed === String(ends.get(p.partition)))
