@@ -176,7 +176,7 @@ describe('integration: claims a fake consumer checked', function () {
       groupByKeyConcat(recordKey, (r: Rec) => [r], { concurrency: 8, skip: a.isStale }),
       orderedMerge(),
       tap(() => finishedByA++),
-      commitOffsets(a, { interval: 3_600_000, batchSize: 1_000_000 }),
+      commitOffsets(a, { interval: 3_600_000, maxUncommitted: 1_000_000 }),
     ).subscribe({ error: (e) => (failure = e) })
     const bConsumer = testKafka('claims-revoke-b').consumer({ groupId, maxWaitTimeInMs: 250 })
     const b = fromKafka(bConsumer, { topics: [topic], fromBeginning: true, maxInFlight: 100 })
