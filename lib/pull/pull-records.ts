@@ -28,10 +28,12 @@ export interface PullBatchOptions {
 }
 
 /**
- * The records of a source as an async iterable (an ix `AsyncIterableX`: `for await`, or ix operators with
- * `pipe`), plus `finish`, the loop's way to say a record is done.
+ * The records of a source as an async iterable (`for await`), plus `finish`, the loop's way to say a record
+ * is done. Typed as a plain `AsyncIterable` so that a user's compile never needs ix's declarations (they
+ * need the DOM lib); at run time it is an ix `AsyncIterableX`, and `AsyncIterableX.from(pull)` gives ix's
+ * operators.
  */
-export interface KafkaPull<T extends RecordOrigin> extends AsyncIterableX<T> {
+export interface KafkaPull<T extends RecordOrigin> extends AsyncIterable<T> {
   /**
    * Marks a pulled record finished: it counts toward the next commit (never past an unfinished record) and
    * frees its place in the in-flight budget. Finishing twice counts once; a record of a loop that has ended
@@ -39,7 +41,7 @@ export interface KafkaPull<T extends RecordOrigin> extends AsyncIterableX<T> {
    */
   finish(record: RecordOrigin): void
   /** The same records in arrays of up to `size`, or of what arrived within `time` ms (ix `bufferCountOrTime`). */
-  batches(options: PullBatchOptions): AsyncIterableX<T[]>
+  batches(options: PullBatchOptions): AsyncIterable<T[]>
 }
 
 /**
@@ -101,20 +103,21 @@ export function pullRecords<T extends RecordOrigin>(source: PullSource<T>, optio
     })
   })
 
-  const pull = from(records).pipe(
+  const iterable: AsyncIterableX<T> = from(records).pipe(
     // The loop statement completes only once the consumer is disconnected. A shutdown failure is thrown
     // unless the iteration already failed (then its own error says more).
     finalize(() => source.closed().catch((error: unknown) => {
       if (!failed) throw error
     })),
-  ) as KafkaPull<T>
+  )
+  const pull = iterable as AsyncIterableX<T> & KafkaPull<T>
   pull.finish = (record) => {
     finishes?.next(record)
   }
   pull.batches = ({ size, time }) => {
     if (!(Number.isInteger(size) && size >= 1)) throw new TypeError(`pullRecords batches: size must be an integer >= 1, got ${String(size)}`)
     if (!(time > 0 && time < Infinity)) throw new TypeError(`pullRecords batches: time must be a finite number of ms > 0, got ${String(time)}`)
-    return pull.pipe(bufferCountOrTime<T>(size, time))
+    return iterable.pipe(bufferCountOrTime<T>(size, time))
   }
   return pull
 }
