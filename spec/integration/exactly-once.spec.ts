@@ -140,4 +140,38 @@ describe('integration: exactly-once (publishTransactional)', function () {
     const read = await expectExactlyOnce(s.kafka, s, records)
     expect(read.deadLetters).to.equal(records / 50)
   })
+
+  // A zombie: member A holds an open transaction (outputs sent, offsets sent, commit not yet called) and is
+  // paused (SIGSTOP: no heartbeats) past its session timeout; B takes its partitions, fences A's
+  // transactionalIds and processes everything; A resumes: its commit must fail, and nothing is duplicated.
+  it('a zombie paused past its session timeout inside an open transaction cannot commit it: no duplicate', async function () {
+    this.timeout(300_000)
+    const records = 2_000
+    const s = await setUp('eos-zombie', records)
+    const flag = path.join(s.dir, 'resume')
+    const config = (id: number): EosConsumerConfig => ({
+      topic: s.topic, outTopic: s.outTopic, deadLetterTopic: s.deadLetterTopic, groupId: s.groupId, runId: id,
+      logFile: path.join(s.dir, `member-${id}.jsonl`), consumer: FAST_GROUP, interval: 20, batchSize: 50,
+    })
+    const a = spawnRun({ ...config(0), hold: { transaction: 2, after: 'o', flag } })
+    await waitFor(() => readEosEvents(config(0).logFile).some((e) => e.t === 'hold'), 'member A to hold its open transaction', 120_000)
+    const held = readEosEvents(config(0).logFile).find((e) => e.t === 'hold')!
+    a.process.kill('SIGSTOP')
+    cleanup.push(async () => void a.process.kill('SIGCONT'))
+    const b = spawnRun(config(1))
+    await waitFor(async () => {
+      if (b.exited) throw new Error(`member B exited (${b.describeExit()}):\n${tail(config(1).logFile, b)}`)
+      return sameOffsets(await committedOffsets(s.admin, s.groupId, s.topic), s.ends)
+    }, 'member B to commit the end offsets while A is paused', 240_000)
+    fs.writeFileSync(flag, '')
+    a.process.kill('SIGCONT')
+    await waitFor(() => readEosEvents(config(0).logFile).some((e) => e.t === 'commit-failed' && 'n' in held && e.n === held.n),
+      "the zombie's commit of its held transaction to fail", 120_000)
+    const failure = readEosEvents(config(0).logFile).find((e) => e.t === 'commit-failed')
+    console.log(`      zombie's held transaction ${'n' in held ? held.n : '?'} (partition ${'p' in held ? held.p : '?'}): commit failed with ${failure?.t === 'commit-failed' ? failure.m : '?'}`)
+    for (const child of [a, b]) child.process.kill('SIGTERM')
+    await Promise.all([a.exit, b.exit])
+    expect(asSortedPairs(await committedOffsets(s.admin, s.groupId, s.topic))).to.deep.equal(asSortedPairs(s.ends))
+    await expectExactlyOnce(s.kafka, s, records)
+  })
 })
