@@ -174,4 +174,41 @@ describe('integration: exactly-once (publishTransactional)', function () {
     expect(asSortedPairs(await committedOffsets(s.admin, s.groupId, s.topic))).to.deep.equal(asSortedPairs(s.ends))
     await expectExactlyOnce(s.kafka, s, records)
   })
+
+  // Members join and leave (clean shutdowns and one SIGKILL) while records are produced: every rebalance
+  // moves partitions between transactional producers; the committed output must hold each output once.
+  it('3 members joining and leaving while records flow: 0 duplicates, 0 lost in the committed output', async function () {
+    this.timeout(400_000)
+    const chunk = 2_000
+    const s = await setUp('eos-group', chunk)
+    const { producer } = await connectClients(s.kafka, cleanup)
+    const config = (id: number): EosConsumerConfig => ({
+      topic: s.topic, outTopic: s.outTopic, deadLetterTopic: s.deadLetterTopic, groupId: s.groupId, runId: id,
+      logFile: path.join(s.dir, `member-${id}.jsonl`), consumer: FAST_GROUP, interval: 20, batchSize: 50,
+    })
+    const members = new Map<number, EosChild>()
+    const commits = (): number => [...members.keys()].reduce((n, id) => n + readEosEvents(config(id).logFile).filter((e) => e.t === 'c').length, 0)
+    const join = async (id: number): Promise<void> => {
+      const before = commits()
+      members.set(id, spawnRun(config(id)))
+      await waitFor(() => commits() >= before + 3, `commits after member ${id} joined`, 120_000)
+    }
+    await join(0)
+    await join(1)
+    await join(2)
+    await produceEosInput(producer, s.topic, chunk, 40, 1 * chunk)
+    members.get(0)!.process.kill('SIGTERM') // leaves cleanly
+    await members.get(0)!.exit
+    await join(3)
+    await produceEosInput(producer, s.topic, chunk, 40, 2 * chunk)
+    members.get(1)!.process.kill('SIGKILL') // leaves without a word
+    await members.get(1)!.exit
+    await produceEosInput(producer, s.topic, chunk, 40, 3 * chunk)
+    const ends = await endOffsets(s.admin, s.topic)
+    await waitFor(async () => sameOffsets(await committedOffsets(s.admin, s.groupId, s.topic), ends), 'the group to commit the end offsets', 240_000)
+    for (const [id, child] of members) if (id >= 2) child.process.kill('SIGTERM')
+    await Promise.all([...members.values()].map((c) => c.exit))
+    const read = await expectExactlyOnce(s.kafka, s, 4 * chunk)
+    console.log(`      ${4 * chunk} inputs -> ${read.outputs} outputs, each once, over members joining and leaving`)
+  })
 })
