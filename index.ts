@@ -79,3 +79,9 @@ export type { PipelineStatsOptions, PipelineStats, PartitionStats, StuckRecord, 
 export { stuckRecords } from './lib/stats/stuck-records'
 export type { StuckRecordsOptions } from './lib/stats/stuck-records'
 export type { DeadLetterSource, DeadLetterCause, DeadLetterEncoder } from './lib/publish/dead-letter'
+
+// Exactly-once consume-transform-produce: outputs and input offsets in one transaction per input partition.
+export { publishTransactional } from './lib/transactions/publish-transactional'
+export type { TransactionCommit, TransactionalSource } from './lib/transactions/publish-transactional'
+export type { PublishTransactionalOptions, TransactionalProducerLike, TransactionLike, OffsetsAdminLike } from './lib/transactions/options'
+export { TransactionFencedError } from './lib/transactions/fenced-error'

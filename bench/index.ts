@@ -19,6 +19,7 @@ const suites: Record<string, () => Promise<{ run(args: string[]): Promise<void> 
   soak: () => import('./soak/suite.js'),
   session: () => import('./session/cost.js'),
   'session-cold': () => import('./session/cold.js'),
+  'kafka-eos': () => import('./kafka/eos.js'),
 }
 
 async function main(argv: string[]): Promise<number> {

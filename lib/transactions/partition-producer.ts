@@ -1,0 +1,104 @@
+/**
+ * The transactional producer of one input partition, and one transaction's run on it: begin (the first
+ * `transaction()` of a producer initializes its transactionalId, fencing every older producer of it), read
+ * the committed offset, send the outputs, `sendOffsets`, `commit`. Apart from the operator because this is
+ * the one place that talks to the broker.
+ */
+import type { Processed } from '../../operators/processed'
+import type { OutputMessage, Result } from '../../operators/result'
+import type { DeadLetterSource } from '../publish/dead-letter'
+import { topicMessagesOf, type Entry, type Pending } from '../publish/outputs'
+import type { TransactionalProducerLike, TransactionalSettings } from './options'
+import type { PlannedTransaction } from './transaction-plan'
+
+/** One input record waiting for its transaction, with the messages (outputs, dead letter) it sends. */
+export interface TransactionEntry extends Entry<Processed<DeadLetterSource, Result<OutputMessage>>> {
+  readonly item: DeadLetterSource
+  readonly messages: Pending[]
+}
+
+/** What one transaction did: records already committed by an earlier transaction are skipped, not sent. */
+export interface TransactionOutcome {
+  /** The offset committed in the transaction (the next to read), or undefined when every record was skipped. */
+  readonly offset: string | undefined
+  readonly skipped: number
+  readonly messages: number
+}
+
+/**
+ * Runs the transactions of one input partition, one at a time. A new assignment epoch, or any failure, gets
+ * a new producer: its initialization fences the old producer (of this process or a zombie) and aborts or
+ * completes the transaction it had open; only then is the group's committed offset read, and records below
+ * it (committed by that transaction, e.g. one whose acknowledgement was lost) are skipped, never sent twice.
+ *
+ * @example
+ * const producer = new PartitionProducer('svc-orders-3', 'orders', 3, settings)
+ * const outcome = await producer.run(transaction)
+ */
+export class PartitionProducer {
+  #producer: TransactionalProducerLike | undefined
+  #epoch = -1
+  #floor: bigint | undefined // the committed offset, known since this producer fenced the others
+  #current: Promise<unknown> = Promise.resolve()
+
+  constructor(readonly transactionalId: string, readonly topic: string, readonly partition: number, private readonly settings: TransactionalSettings) {}
+
+  /** Runs `transaction` in this partition's producer; rejects (its transaction aborted) when any step failed. */
+  run(transaction: PlannedTransaction<TransactionEntry>): Promise<TransactionOutcome> {
+    const outcome = this.#run(transaction)
+    this.#current = outcome.catch(() => undefined)
+    return outcome
+  }
+
+  /** Once the transaction out (if any) settled, disconnects the producer. */
+  async close(): Promise<void> {
+    await this.#current
+    await this.#retire()
+  }
+
+  async #run({ epoch, records }: PlannedTransaction<TransactionEntry>): Promise<TransactionOutcome> {
+    if (this.#producer === undefined || this.#epoch !== epoch) {
+      await this.#retire()
+      const producer = this.settings.producer(this.transactionalId)
+      this.#producer = producer
+      this.#epoch = epoch
+      await producer.connect()
+    }
+    const tx = await this.#producer.transaction()
+    try {
+      this.#floor ??= await this.#committedOffset()
+      const floor = this.#floor
+      // Records are consecutive in offset order: the skipped ones are a prefix.
+      const fresh = records.filter((r) => BigInt(r.item.offset) >= floor)
+      if (fresh.length === 0) {
+        await tx.abort() // nothing was added to it: kafkajs ends it without a request
+        return { offset: undefined, skipped: records.length, messages: 0 }
+      }
+      const messages = fresh.flatMap((r) => r.messages)
+      if (messages.length > 0) await tx.sendBatch({ topicMessages: topicMessagesOf(messages), acks: -1 })
+      const offset = (BigInt(fresh[fresh.length - 1]!.item.offset) + 1n).toString()
+      await tx.sendOffsets({ consumerGroupId: this.settings.consumerGroupId, topics: [{ topic: this.topic, partitions: [{ partition: this.partition, offset }] }] })
+      await tx.commit()
+      this.#floor = BigInt(offset)
+      return { offset, skipped: records.length - fresh.length, messages: messages.length }
+    } catch (error) {
+      await tx.abort().catch(() => undefined) // fenced or broken: the next producer's initialization aborts it
+      await this.#retire()
+      throw error
+    }
+  }
+
+  async #committedOffset(): Promise<bigint> {
+    const topics = await this.settings.admin.fetchOffsets({ groupId: this.settings.consumerGroupId, topics: [this.topic] })
+    const found = topics.find((t) => t.topic === this.topic)?.partitions.find((p) => p.partition === this.partition)
+    const offset = found === undefined ? -1n : BigInt(found.offset)
+    return offset < 0n ? 0n : offset
+  }
+
+  async #retire(): Promise<void> {
+    const producer = this.#producer
+    this.#producer = undefined
+    this.#floor = undefined
+    if (producer !== undefined) await producer.disconnect().catch(() => undefined)
+  }
+}

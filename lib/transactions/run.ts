@@ -1,0 +1,175 @@
+/**
+ * One subscription of `publishTransactional`: records queued per partition in the plan, the interval, the
+ * transactions out and their retries, and the end of the stream. Apart from `publish-transactional.ts` (the
+ * contract) because this state machine is most of the code.
+ */
+import type { Observable, Subscriber, Subscription, TeardownLogic } from 'rxjs'
+import type { Processed } from '../../operators/processed'
+import type { OutputMessage, Result } from '../../operators/result'
+import type { RecordOrigin } from '../../operators/record-origin'
+import type { DeadLetterSource } from '../publish/dead-letter'
+import { addOutputs } from '../publish/outputs'
+import { TransactionFencedError, isFencing } from './fenced-error'
+import type { TransactionalSettings } from './options'
+import { PartitionProducer, type TransactionEntry } from './partition-producer'
+import type { TransactionCommit, TransactionalSource } from './publish-transactional'
+import { TransactionPlan, type PlannedTransaction } from './transaction-plan'
+
+/**
+ * Runs one subscription of `publishTransactional(source, options)`: subscribes to `input` and emits to
+ * `subscriber` one {@link TransactionCommit} per committed transaction (see `publishTransactional` for the
+ * whole contract).
+ *
+ * ```text
+ * input (partition 0):  a-b-c-------d--|    interval 4
+ * transactions:         ----[abc]-----[d]
+ * subscriber:           -------T--------(T|)
+ * ```
+ *
+ * @example
+ * return (input) => new Observable((subscriber) => runTransactional(input, subscriber, source, settings))
+ *
+ * @returns The teardown: no new transaction; those out finish, then the producers disconnect.
+ */
+export function runTransactional<T extends DeadLetterSource, O extends OutputMessage>(
+  input: Observable<Processed<T, Result<O>>>, subscriber: Subscriber<TransactionCommit>,
+  source: TransactionalSource, settings: TransactionalSettings,
+): TeardownLogic {
+  const { interval, batchSize, maxAttempts, backoff, scheduler } = settings
+  const { tracker } = source
+  const isStale = (r: RecordOrigin): boolean => source.isStale(r)
+  const plan = new TransactionPlan<TransactionEntry>()
+  const producers = new Map<string, PartitionProducer>()
+  let timer: Subscription | undefined
+  let ending: { error: unknown } | 'complete' | undefined
+  let running = 0
+  let done = false
+  let inputSubscription: Subscription | undefined
+
+  const release = (entries: readonly TransactionEntry[]): void => {
+    for (const e of entries) tracker.finish(e.item)
+  }
+  const producerOf = (topic: string, partition: number): PartitionProducer => {
+    const id = `${settings.transactionalIdPrefix}-${topic}-${partition}`
+    let p = producers.get(id)
+    if (p === undefined) producers.set(id, (p = new PartitionProducer(id, topic, partition, settings)))
+    return p
+  }
+  const close = (outcome?: { error: unknown }): void => {
+    if (done) return
+    done = true
+    timer?.unsubscribe()
+    inputSubscription?.unsubscribe()
+    void Promise.all([...producers.values()].map((p) => p.close())).then(() => {
+      if (outcome !== undefined) subscriber.error(outcome.error)
+      else subscriber.complete()
+    })
+  }
+  const settleIfEnded = (): void => {
+    if (ending !== undefined && running === 0 && plan.idle) close(ending === 'complete' ? undefined : ending)
+  }
+  const start = (topic: string, partition: number): void => {
+    if (done) return
+    const stale: TransactionEntry[] = []
+    const tx = plan.take(topic, partition, batchSize, isStale, stale)
+    release(stale)
+    if (tx !== undefined) run(tx, 1)
+  }
+  // Starts what is due: every waiting partition (`all`: the interval ran out, or the stream ends), else full ones.
+  const startDue = (all: boolean): void => {
+    for (const [topic, partition] of plan.partitions()) {
+      const w = plan.waiting(topic, partition)
+      if (!w.busy && (all || w.queued >= batchSize)) start(topic, partition)
+    }
+    if (!done && timer === undefined && ending === undefined && plan.partitions().length > 0) {
+      timer = scheduler.schedule(() => {
+        timer = undefined
+        startDue(true)
+      }, interval)
+    }
+    settleIfEnded()
+  }
+  const run = (tx: PlannedTransaction<TransactionEntry>, attempt: number): void => {
+    running++
+    producerOf(tx.topic, tx.partition).run(tx).then(
+      (outcome) => {
+        running--
+        plan.settle(tx, true)
+        release(tx.records)
+        if (outcome.offset !== undefined) tracker.committed([{ topic: tx.topic, partition: tx.partition, offset: outcome.offset, epoch: tx.epoch }])
+        if (!done) subscriber.next({ topic: tx.topic, partition: tx.partition, epoch: tx.epoch, records: tx.records.length, attempts: attempt, ...outcome })
+        startDue(ending !== undefined)
+      },
+      (error: unknown) => {
+        running--
+        if (done) return
+        if (isStale(tx.records[0]!.item)) {
+          plan.settle(tx, false) // not ours any more: the new owner processes these records again
+          return startDue(ending !== undefined)
+        }
+        if (attempt >= maxAttempts) {
+          plan.settle(tx, false)
+          const id = `${settings.transactionalIdPrefix}-${tx.topic}-${tx.partition}`
+          return close({ error: isFencing(error) ? new TransactionFencedError(id, attempt, error) : error })
+        }
+        running++ // the lane stays busy through the backoff: nothing overtakes a failed transaction
+        const retry = (): void => {
+          running--
+          if (done) return
+          if (isStale(tx.records[0]!.item)) {
+            plan.settle(tx, false)
+            return startDue(ending !== undefined)
+          }
+          run(tx, attempt + 1)
+        }
+        try {
+          const delay = backoff(attempt)
+          if (!(typeof delay === 'number' && delay >= 0 && delay < Infinity)) throw new RangeError(`publishTransactional: backoff(${attempt}) returned ${String(delay)}, not a finite delay >= 0`)
+          scheduler.schedule(retry, delay)
+        } catch (e) {
+          running--
+          plan.settle(tx, false)
+          close({ error: e })
+        }
+      },
+    )
+  }
+  const end = (how: { error: unknown } | 'complete'): void => {
+    if (ending !== undefined) return
+    ending = how
+    timer?.unsubscribe()
+    timer = undefined
+    startDue(true)
+  }
+  const accept = (processed: Processed<T, Result<O>>): void => {
+    const entry: TransactionEntry = { processed: processed as TransactionEntry['processed'], item: processed.item, outstanding: 0, messages: [] }
+    addOutputs(entry, entry.messages, settings.outputs)
+    if (entry.fatal !== undefined) return end(entry.fatal) // nothing of it is sent; what came before is committed
+    plan.add(entry)
+    release(plan.takeLateStale())
+    const { topic, partition } = processed.item
+    if (plan.waiting(topic, partition).queued >= batchSize) start(topic, partition)
+    startDue(false)
+  }
+
+  inputSubscription = input.subscribe({
+    next: (processed) => {
+      if (ending !== undefined || done) return
+      try {
+        accept(processed)
+      } catch (error) {
+        end({ error }) // a bad input (not a Result, out of order): commit what came before it, then error
+      }
+    },
+    error: (error) => end({ error }),
+    complete: () => end('complete'),
+  })
+  if (done) inputSubscription.unsubscribe()
+  return () => {
+    if (done) return
+    done = true
+    timer?.unsubscribe()
+    inputSubscription?.unsubscribe()
+    for (const p of producers.values()) void p.close()
+  }
+}
