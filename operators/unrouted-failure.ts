@@ -54,11 +54,11 @@ export class UnroutedFailureError extends Error {
   constructor(origin: RecordOrigin, failure: Failed) {
     const key = (origin as { key?: unknown }).key
     const what = failure.action === 'fail'
-      ? `failed (action 'fail')`
-      : `failed and is to be dead-lettered, but no stage routed it (publish with a deadLetterTopic does)`
+      ? `with action 'fail'`
+      : `with action 'dead-letter', but no stage routed it (publish with a deadLetterTopic does)`
     super(
-      `commitOffsets: record ${origin.topic}/${origin.partition}@${origin.offset} (key ${previewKey(key)}) ${what} ` +
-      `after ${failure.attempts} attempt(s): ${describe(failure.error)}; the commit of partition ` +
+      `commitOffsets: record ${origin.topic}/${origin.partition}@${origin.offset} (key ${previewKey(key)}) failed ` +
+      `after ${failure.attempts} attempt(s) (${describe(failure.error)}) ${what}: the commit of ` +
       `${origin.topic}/${origin.partition} stops before offset ${origin.offset}`,
       { cause: failure.error },
     )
