@@ -190,7 +190,7 @@ describe('publish', () => {
     producer.settle(0, true)
     await ticks()
     expect(emitted).to.deep.equal(['rec0'])
-    expect(String(error)).to.match(/not a Result: nonsense/)
+    expect(String(error)).to.match(/expected a Result .* received object {"kind":"nonsense"}/)
     scheduler.flush()
     expect(producer.pending.length, 'nothing sent after').to.equal(0)
     expect(source.observed, 'source unsubscribed').to.equal(false)
