@@ -73,6 +73,7 @@ export { deadLetterOf, DEAD_LETTER_HEADERS, defaultDeadLetterEncoder, describeEr
 // Live stats: counters the operators feed, snapshots at an interval, stuck-record detection.
 export { PipelineMetrics } from './operators/pipeline-metrics'
 export type { KeyGauge } from './operators/pipeline-metrics'
+export type { HotKey } from './operators/hot-keys'
 export { pipelineStats } from './lib/stats/pipeline-stats'
 export type { PipelineStatsOptions, PipelineStats, PartitionStats, StuckRecord, StatsTarget } from './lib/stats/pipeline-stats'
 export { stuckRecords } from './lib/stats/stuck-records'
