@@ -50,3 +50,35 @@ describe('publish: errors that point at their cause', () => {
     expect((await errorFor([cyclic])).message).to.contain('received object [object Object]')
   })
 })
+
+describe('publish: send failures', () => {
+  const item = recordBuilder({ topic: 'in' })({ key: 'k' })
+  const inputs = (): In[] => [{ item, results: [forward({ key: 'k', value: 'a' }), forward({ topic: 'other', key: 'k', value: 'b' })] }]
+  const run = async (producer: KafkaProducerLike): Promise<Error> => {
+    try {
+      await lastValueFrom(from(inputs()).pipe(publish(producer, { topic: 'out', maxAttempts: 4, backoff: () => 0 })))
+    } catch (e) {
+      return e as Error
+    }
+    throw new Error('publish did not fail')
+  }
+
+  // Mutation caught: retrying an error the producer marked final (publish's 4 tries times kafkajs's own).
+  it("does not retry a failure the producer marked final (kafkajs's retries ran out): one call, named error", async () => {
+    let calls = 0
+    const exhausted = Object.assign(new Error('This server does not host this topic-partition'), { name: 'KafkaJSNumberOfRetriesExceeded', retriable: false })
+    const error = await run({ sendBatch: async () => { calls++; throw exhausted } })
+    expect(calls).to.equal(1)
+    expect(error.name).to.equal('PublishSendError')
+    expect(error.message).to.contain('publish: sending to topic(s) out, other failed after 1 attempt(s)')
+      .and.contain('the producer had given up').and.contain('KafkaJSNumberOfRetriesExceeded')
+    expect(error.cause).to.equal(exhausted)
+  })
+
+  it('retries other failures up to maxAttempts, then names the stage and the topics', async () => {
+    let calls = 0
+    const error = await run({ sendBatch: async () => { calls++; throw new Error('socket hang up') } })
+    expect(calls).to.equal(4)
+    expect(error.message).to.contain('topic(s) out, other failed after 4 attempt(s)').and.contain('socket hang up')
+  })
+})

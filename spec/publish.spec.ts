@@ -250,7 +250,8 @@ describe('publish', () => {
       await ticks()
       scheduler.flush()
     }
-    expect(String(error)).to.equal('Error: down')
+    expect(String(error)).to.equal("PublishSendError: publish: sending to topic(s) out failed after 3 attempt(s): Error: down; the batch's records are not committed")
+    expect((error as Error).cause).to.deep.equal(new Error('down'))
     expect(() => publish(producer, { topic: '' })).to.throw(TypeError)
     expect(() => publish(producer, { topic: 'x', batchSize: 0 })).to.throw(RangeError)
   })
