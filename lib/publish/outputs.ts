@@ -9,6 +9,7 @@ import type { OutputMessage, Result } from '../../operators/result'
 import { deadLetterOf, type DeadLetterSource } from './dead-letter'
 import { isDecodeFailure } from '../record/decoders'
 import { routed } from '../../operators/unrouted-failure'
+import { notAResult } from './not-a-result'
 import type { PipelineMetrics } from '../../operators/pipeline-metrics'
 import type { ProducerMessageLike, TopicMessagesLike } from '../client/producer'
 import type { PublishSettings } from './options'
@@ -70,33 +71,6 @@ export function addOutputs<T extends DeadLetterSource, O extends OutputMessage>(
     // Emitted only once the letters are acknowledged: then commitOffsets may pass them (plain data, no side table).
     if (lettered && entry.fatal === undefined) entry.processed = { item, results: results.map((r) => markRouted(r, settings.deadLetterTopic!)) }
   }
-}
-
-/** The error for a result that is not a `Result`: what came, from which record, what was expected, and why. */
-function notAResult(item: DeadLetterSource, received: unknown): TypeError {
-  const hint = Array.isArray(received)
-    ? ': an array reaches publish as ONE value (an async projection returning an array of results, say); ' +
-      'return forwardMany(messages), or from(results) to emit them one by one'
-    : received instanceof Promise ? ': a Promise inside the results (await it in the projection)' : ''
-  return new TypeError(
-    `publish: expected a Result (forward, forwardMany, drop or failed: an object with kind 'forward' | ` +
-    `'forward-many' | 'drop' | 'failed') for record ${item.topic}/${item.partition}@${item.offset}, ` +
-    `received ${preview(received)}${hint}`,
-  )
-}
-
-/** `type: short text` of any value, at most ~120 characters, never throwing. */
-function preview(value: unknown): string {
-  if (value === null || value === undefined) return String(value)
-  let text: string
-  try {
-    text = typeof value === 'string' ? JSON.stringify(value) : typeof value === 'function' ? `[function ${value.name}]` : JSON.stringify(value) ?? String(value)
-  } catch {
-    text = Object.prototype.toString.call(value)
-  }
-  if (text.length > 120) text = `${text.slice(0, 119)}…`
-  const type = Array.isArray(value) ? `an array of ${value.length}` : typeof value
-  return `${type} ${text}`
 }
 
 function markRouted<O>(result: Result<O>, to: string): Result<O> {
