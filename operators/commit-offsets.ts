@@ -6,6 +6,7 @@ import type { CommitTracker } from './commit-tracker'
 import type { RecordOrigin, TrackedCommitOffset } from './record-origin'
 import { originOf as defaultOriginOf } from './origin-of'
 import { rejectRenamed } from './renamed-options'
+import { UnroutedFailureError, unroutedFailureOf } from './unrouted-failure'
 
 /** Where commits go: the tracker that knows what is committable, and the call that commits it. */
 export interface CommitTarget {
@@ -53,6 +54,10 @@ const defaultBackoff = (attempt: number): number => Math.min(100 * 2 ** (attempt
  *   progress and leaves out revoked partitions; after `maxAttempts` the stream errors (a later commit would
  *   otherwise hide the gap). On acknowledgement: `tracker.committed(offsets)`, then the {@link Commit} is
  *   emitted.
+ * - An item with a `failed` result that no stage routed (no `routedTo`: `publish` marks the dead letters it
+ *   sent; see `routed`) is not finished: the source is unsubscribed, the final commit stops before that
+ *   record (exactly at it after `orderedMerge`), then the stream errors with an `UnroutedFailureError` naming
+ *   it. This holds for action 'fail' and for a 'dead-letter' that nothing sent.
  * - Source completes: after the in-flight commit, a final commit of what progressed, then complete. Source
  *   errors: the same final commit, then the error. Unsubscribed: the in-flight and final commits still run,
  *   detached (a failure there goes to `config.onUnhandledError`, if set).
@@ -174,6 +179,9 @@ export function commitOffsets<T>(target: CommitTarget, options: CommitOffsetsOpt
         if (ending !== undefined || subscriber.closed) return
         let counted: boolean
         try {
+          // A failure no stage carried out is not finished work: stop before it (see UnroutedFailureError).
+          const failure = unroutedFailureOf(item)
+          if (failure !== undefined) return end({ error: new UnroutedFailureError(originOf(item), failure) })
           counted = tracker.finish(originOf(item))
         } catch (err) {
           return end({ error: err })

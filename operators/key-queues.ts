@@ -1,6 +1,7 @@
 import { from, type Observable, type ObservableInput, type Subscriber, type Subscription } from 'rxjs'
 import { cancel, Job, Lane, NO_RESULTS, resultsOf } from './key-lanes'
 import type { Processed } from './processed'
+import { offerHotKey, type HotKey } from './hot-keys'
 
 /**
  * The state machine behind `groupByKeyConcat`, one per subscription. Internal: exported for the operator and
@@ -57,6 +58,22 @@ export class KeyQueues<T, R, K> {
   /** Items received and not yet emitted: queued plus running. */
   get pending(): number {
     return this.#pending
+  }
+
+  /**
+   * The `limit` keys with the most items queued or running, hottest first. Walks every lane's queue, so
+   * O(pending items) at the caller's pace (a stats snapshot); nothing is counted per item for it.
+   */
+  hottestKeys(limit: number): HotKey[] {
+    const top: HotKey[] = []
+    const offer = (lane: Lane<T, R, K>): void => {
+      let count = lane.current !== null ? 1 : 0
+      for (let job = lane.head; job !== null; job = job.next_) count++
+      if (count > 0) offerHotKey(top, lane.key, count, limit)
+    }
+    for (const lane of this.#keys.values()) offer(lane)
+    if (this.#loose !== null && !this.#loose.registered) offer(this.#loose)
+    return top
   }
 
   /** Subscribes to `source`; returns the teardown for the enclosing `new Observable(...)`. */

@@ -1,5 +1,9 @@
+import { offerHotKey, type HotKey } from './hot-keys'
+
 /** What `groupByKeyConcat` lets {@link PipelineMetrics} read at snapshot time: no counting per record. */
 export interface KeyGauge {
+  /** The `limit` keys with the most items queued or running, hottest first (read at snapshot time only). */
+  hottestKeys?(limit: number): readonly HotKey[]
   /** Keys with queued or running work. */
   readonly keyCount: number
   /** Projections running now. */
@@ -62,6 +66,24 @@ export class PipelineMetrics {
     let n = 0
     for (const g of this.#gauges) n += g.running
     return n
+  }
+
+  /**
+   * The `limit` keys with the most records queued or running, hottest first, over every registered
+   * `groupByKeyConcat` (a key's counts summed when stages are chained). Walks the queues: call it at
+   * snapshot time, not per record.
+   */
+  hotKeys(limit: number): HotKey[] {
+    if (limit <= 0) return []
+    const first = this.#gauges.values().next().value
+    if (this.#gauges.size === 1) return first?.hottestKeys?.(limit).slice() ?? []
+    // Chained stages: each stage's top `limit` summed per key. A key just below the cut in every stage may
+    // be missed; the figure is for spotting the customer that holds the pipeline back, not for billing.
+    const sums = new Map<unknown, number>()
+    for (const g of this.#gauges) for (const { key, count } of g.hottestKeys?.(limit) ?? []) sums.set(key, (sums.get(key) ?? 0) + count)
+    const top: HotKey[] = []
+    for (const [key, count] of sums) offerHotKey(top, key, count, limit)
+    return top
   }
 
   /** Items waiting behind their key or for a concurrency slot, over every registered `groupByKeyConcat`. */

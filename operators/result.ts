@@ -48,6 +48,11 @@ export interface Failed {
   /** How many times the work was tried (1 when it was not retried). */
   readonly attempts: number
   readonly action: 'dead-letter' | 'fail'
+  /**
+   * Set by the stage that carried the action out (`publish` sets its dead-letter topic once the letter is
+   * acknowledged; see `routed`). `commitOffsets` never commits past a failure without it.
+   */
+  readonly routedTo?: string
 }
 
 /**

@@ -12,8 +12,9 @@ export interface WithRetryOptions {
   backoff?: (attempt: number) => number
   /** Whether an error is worth another try; a false gives up at once. Default: every error is. */
   retryable?: (error: unknown) => boolean
-  /** When tries run out: a `failed` result routed to the dead-letter topic, or one that stops the stream
-   *  (by `publish`, once everything before the record is finished). Default 'dead-letter'. */
+  /** When tries run out: a `failed` result routed to the dead-letter topic (by `publish`), or one that stops the
+   *  stream (by `publish`, else by `commitOffsets`, once everything before the record is finished). Either one,
+   *  unrouted, stops the commit at the record. Default 'dead-letter'. */
   onExhausted?: 'dead-letter' | 'fail'
   /** Schedules the backoff waits. Default `asyncScheduler`. */
   scheduler?: SchedulerLike

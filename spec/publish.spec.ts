@@ -190,7 +190,7 @@ describe('publish', () => {
     producer.settle(0, true)
     await ticks()
     expect(emitted).to.deep.equal(['rec0'])
-    expect(String(error)).to.match(/not a Result: nonsense/)
+    expect(String(error)).to.match(/expected a Result .* received object {"kind":"nonsense"}/)
     scheduler.flush()
     expect(producer.pending.length, 'nothing sent after').to.equal(0)
     expect(source.observed, 'source unsubscribed').to.equal(false)
@@ -250,7 +250,8 @@ describe('publish', () => {
       await ticks()
       scheduler.flush()
     }
-    expect(String(error)).to.equal('Error: down')
+    expect(String(error)).to.equal("PublishSendError: publish: sending to topic(s) out failed after 3 attempt(s): Error: down; the batch's records are not committed")
+    expect((error as Error).cause).to.deep.equal(new Error('down'))
     expect(() => publish(producer, { topic: '' })).to.throw(TypeError)
     expect(() => publish(producer, { topic: 'x', maxBatchSize: 0 })).to.throw(RangeError)
   })

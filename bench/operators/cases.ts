@@ -106,8 +106,11 @@ function chainStatsCase(config: CaseConfig): Case {
       clock.maxFrames = clock.frame + 100
       clock.flush()
     }
+    let snapshotsWithoutHotKeys = 0 // every snapshot must carry its hot keys (an array, at most the default 5)
     const output = defer(() => {
-      const stats = pipelineStats({ tracker }, { interval: 100, metrics, stuckAfter: 1000, scheduler: clock }).subscribe()
+      const stats = pipelineStats({ tracker }, { interval: 100, metrics, stuckAfter: 1000, scheduler: clock }).subscribe((s) => {
+        if (!Array.isArray(s.hotKeys) || s.hotKeys.length > 5) snapshotsWithoutHotKeys++
+      })
       return source.pipe(
         trackDelivery(tracker),
         groupByKeyConcat(keyOf, project, { concurrency: config.concurrency, metrics }),
@@ -121,6 +124,7 @@ function chainStatsCase(config: CaseConfig): Case {
       every16k,
       check: () => {
         if (count > 16_384 && clock.frame === 0) throw new Error('chain_sync_stats: no snapshot was taken')
+        if (snapshotsWithoutHotKeys > 0) throw new Error(`chain_sync_stats: ${snapshotsWithoutHotKeys} snapshot(s) without a hotKeys list`)
         for (const p of tracker.partitions()) {
           const next = String(Number(p.lastDeliveredOffset) + 1)
           if (p.inFlight !== 0 || p.committed !== next) throw new Error(`partition ${p.partition} committed ${String(p.committed)} (expected ${next})`)

@@ -23,7 +23,8 @@ export interface PublishOptions {
   maxBatchSize?: number
   /** Passed to `sendBatch`. Default -1 (all in-sync replicas): the input is finished only once outputs are durable. */
   acks?: number
-  /** Tries per batch; once exhausted the stream errors with the last failure. Default 10. */
+  /** Tries per batch; once exhausted the stream errors with a `PublishSendError` (the last failure its cause). A failure
+   *  the producer marks `retriable: false` (kafkajs's own retries ran out, or it never retries it) is not tried again. Default 10. */
   maxAttempts?: number
   /** Ms to wait before retry `attempt` (1-based). Default `min(100 * 2^(attempt - 1), 10000)`. */
   backoff?: (attempt: number) => number

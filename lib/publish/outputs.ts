@@ -8,13 +8,16 @@ import type { Processed } from '../../operators/processed'
 import type { OutputMessage, Result } from '../../operators/result'
 import { deadLetterOf, type DeadLetterSource } from './dead-letter'
 import { isDecodeFailure } from '../record/decoders'
+import { routed } from '../../operators/unrouted-failure'
+import { notAResult } from './not-a-result'
 import type { PipelineMetrics } from '../../operators/pipeline-metrics'
 import type { ProducerMessageLike, TopicMessagesLike } from '../client/producer'
 import type { PublishSettings } from './options'
 
 /** One input waiting for its outputs: emitted when `outstanding` is 0 and every input before it was. */
 export interface Entry<T> {
-  readonly processed: T
+  /** What is emitted: the input, or a copy whose dead-lettered failures carry `routedTo` (see `addOutputs`). */
+  processed: T
   outstanding: number
   fatal?: { error: unknown }
   next?: Entry<T>
@@ -50,20 +53,28 @@ export function addOutputs<T extends DeadLetterSource, O extends OutputMessage>(
     else deadLetter(entry, buffer, settings, item, item.decodeError.cause, 0)
   } else {
     const { topic } = settings
+    let lettered = false
     for (const result of results) {
       if (entry.fatal !== undefined) break
+      if (result === null || typeof result !== 'object') throw notAResult(item, result)
       switch (result.kind) {
         case 'forward': enqueue(entry, buffer, result.message.topic ?? topic, toProducerMessage(result.message)); break
         case 'forward-many': for (const m of result.messages) enqueue(entry, buffer, m.topic ?? topic, toProducerMessage(m)); break
         case 'drop': break
         case 'failed':
           if (result.action === 'fail') entry.fatal = { error: result.error }
-          else deadLetter(entry, buffer, settings, item, result.error, result.attempts)
+          else lettered = deadLetter(entry, buffer, settings, item, result.error, result.attempts) || lettered
           break
-        default: throw new TypeError(`publish: not a Result: ${String((result as { kind?: unknown })?.kind)}`)
+        default: throw notAResult(item, result)
       }
     }
+    // Emitted only once the letters are acknowledged: then commitOffsets may pass them (plain data, no side table).
+    if (lettered && entry.fatal === undefined) entry.processed = { item, results: results.map((r) => markRouted(r, settings.deadLetterTopic!)) }
   }
+}
+
+function markRouted<O>(result: Result<O>, to: string): Result<O> {
+  return result.kind === 'failed' && result.action === 'dead-letter' && result.routedTo === undefined ? routed(result, to) : result
 }
 
 /**
@@ -109,13 +120,17 @@ function enqueue(entry: Entry<unknown>, buffer: Pending[], topicOf: string, mess
   buffer.push({ topic: topicOf, message, entry, deadLetter })
 }
 
+/** Queues the record's dead letter (true), or sets `entry.fatal` when there is no dead-letter topic (false). */
 function deadLetter<T extends DeadLetterSource>(
   entry: Entry<unknown>, buffer: Pending[], settings: PublishSettings, item: T, error: unknown, attempts: number,
-): void {
+): boolean {
   const { deadLetterTopic } = settings
   if (deadLetterTopic === undefined) {
     entry.fatal = { error: new Error(`publish: record ${item.topic}/${item.partition}@${item.offset} is to be dead-lettered but no deadLetterTopic is set`, { cause: error }) }
-  } else enqueue(entry, buffer, deadLetterTopic, deadLetterOf(item, { error, attempts }, settings.encodeDeadLetter), true)
+    return false
+  }
+  enqueue(entry, buffer, deadLetterTopic, deadLetterOf(item, { error, attempts }, settings.encodeDeadLetter), true)
+  return true
 }
 
 function toProducerMessage(m: OutputMessage): ProducerMessageLike {

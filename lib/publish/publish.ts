@@ -29,7 +29,11 @@ export type { PublishOptions } from './options'
  *   ignored, what came before is flushed, and once every earlier input was emitted the source is
  *   unsubscribed and the stream errors with the record's error. Nothing at or after it is emitted, so the
  *   commit stops exactly before it.
- * - A failed `sendBatch` is retried whole after `backoff(attempt)`; after `maxAttempts` the stream errors.
+ * - A failed `sendBatch` is retried whole after `backoff(attempt)`; after `maxAttempts`, or at once for a
+ *   failure the producer marks `retriable: false` (kafkajs's retries ran out), the stream errors with a
+ *   `PublishSendError` naming the batch's topics: publish's tries never multiply kafkajs's own.
+ * - A dead letter it sent is emitted with its `failed` result marked `routedTo: deadLetterTopic`, so that
+ *   `commitOffsets` commits past it (it never passes an unrouted failure).
  *   Retries may write a message twice (at-least-once): use an idempotent producer to avoid that.
  * - Source completes: the last batch leaves at once; completes once all is emitted. Source errors: the same
  *   drain, then the error. A bad input (not a `Result`, an encoder that throws) errors once the send in

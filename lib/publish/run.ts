@@ -9,6 +9,7 @@ import type { OutputMessage, Result } from '../../operators/result'
 import type { DeadLetterSource } from './dead-letter'
 import type { KafkaProducerLike } from '../client/producer'
 import type { PublishSettings } from './options'
+import { isFinalSendError, PublishSendError } from './send-error'
 import { addOutputs, countAcked, topicMessagesOf, type Entry, type Pending } from './outputs'
 
 /**
@@ -94,7 +95,7 @@ export function runPublish<T extends DeadLetterSource, O extends OutputMessage>(
       if (broken !== undefined) return close(broken)
       let delay: number
       try {
-        if (attempt >= maxAttempts) throw err
+        if (attempt >= maxAttempts || isFinalSendError(err)) throw new PublishSendError(topicMessages.map((t) => t.topic), attempt, err)
         delay = backoff(attempt)
         if (typeof delay !== 'number' || !(delay >= 0 && delay < Infinity)) {
           throw new RangeError(`publish: backoff(${attempt}) returned ${String(delay)}, not a finite delay >= 0`)

@@ -16,6 +16,8 @@ export interface PipelineStatsOptions {
    * Ages come from the tracker's clock (`Date.now` for a `KafkaSource`).
    */
   stuckAfter?: number
+  /** How many of the hottest keys (most records queued or running) each snapshot lists in `hotKeys`; 0 for none. Default 5. */
+  hotKeys?: number
   /** Schedules the snapshots and gives their `time`. Default `asyncScheduler`. */
   scheduler?: SchedulerLike
 }
@@ -23,7 +25,8 @@ export interface PipelineStatsOptions {
 /**
  * Live stats of a pipeline: every `interval` ms one {@link PipelineStats} snapshot of `source` (a
  * `KafkaSource`, or any `{ tracker }` such as a `CommitTarget`) and of `metrics`: records delivered and
- * finished per second over the last interval, records in flight, active keys / running / queued, retries
+ * finished per second over the last interval, records in flight, active keys / running / queued and the
+ * hottest keys (most records queued or running, with their counts; walked at snapshot time only), retries
  * and dead letters, and per owned partition the delivered, finished and committed offsets, high watermark,
  * lag, oldest unfinished record and its age, and whether fetching is paused.
  *
@@ -62,9 +65,9 @@ export interface PipelineStatsOptions {
  * @throws {TypeError|RangeError} At call time, for an invalid source or options.
  */
 export function pipelineStats(source: StatsTarget, options: PipelineStatsOptions): Observable<PipelineStats> {
-  const { interval, metrics, stuckAfter, scheduler = asyncScheduler } = checkOptions(source, options, 'pipelineStats')
+  const { interval, metrics, stuckAfter, hotKeys, scheduler = asyncScheduler } = checkOptions(source, options, 'pipelineStats')
   return new Observable<PipelineStats>((subscriber) => {
-    const sampler = new StatsSampler(source, { metrics, stuckAfter }, scheduler.now())
+    const sampler = new StatsSampler(source, { metrics, stuckAfter, hotKeys }, scheduler.now())
     return scheduler.schedule(function tick() {
       let stats: PipelineStats
       try {
@@ -85,7 +88,10 @@ export function checkOptions(source: StatsTarget, options: PipelineStatsOptions,
     throw new TypeError(`${where}: source must be a KafkaSource or an object with an OffsetTracker as tracker`)
   }
   if (options === null || typeof options !== 'object') throw new TypeError(`${where}: options are required`)
-  const { interval, metrics, stuckAfter, scheduler } = options
+  const { interval, metrics, stuckAfter, hotKeys, scheduler } = options
+  if (hotKeys !== undefined && !(Number.isSafeInteger(hotKeys) && hotKeys >= 0)) {
+    throw new RangeError(`${where}: hotKeys must be an integer >= 0, got ${String(hotKeys)}`)
+  }
   if (typeof interval !== 'number' || !(interval > 0 && interval < 2 ** 31)) {
     throw new RangeError(`${where}: interval must be a number of ms > 0, got ${String(interval)}`)
   }

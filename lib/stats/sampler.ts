@@ -1,6 +1,7 @@
 import type { OffsetTracker } from '../tracker/offset-tracker'
 import { offsetValue, type PartitionProgress } from '../tracker/partition-progress'
 import type { PipelineMetrics } from '../../operators/pipeline-metrics'
+import type { HotKey } from '../../operators/hot-keys'
 import type { RecordOrigin } from '../record/record'
 
 /**
@@ -59,6 +60,11 @@ export interface PipelineStats {
   readonly activeKeys: number | undefined
   readonly running: number | undefined
   readonly queued: number | undefined
+  /**
+   * From `metrics`, else undefined: the keys with the most records queued or running in `groupByKeyConcat`,
+   * hottest first, at most `hotKeys` of them (default 5): which customer holds the pipeline back.
+   */
+  readonly hotKeys: readonly HotKey[] | undefined
   /** From `metrics`, else undefined: totals since the metrics were made. */
   readonly retries: number | undefined
   readonly exhausted: number | undefined
@@ -68,6 +74,9 @@ export interface PipelineStats {
   /** Per partition, its oldest unfinished record when older than `stuckAfter`; empty without `stuckAfter`. */
   readonly stuck: readonly StuckRecord[]
 }
+
+/** How many hot keys a snapshot lists unless told otherwise. */
+export const DEFAULT_HOT_KEYS = 5
 
 /**
  * Makes {@link PipelineStats} snapshots of one target: the O(partitions) read behind `pipelineStats`,
@@ -81,15 +90,17 @@ export class StatsSampler {
   readonly #target: StatsTarget
   readonly #metrics: PipelineMetrics | undefined
   readonly #stuckAfter: number
+  readonly #hotKeys: number
   #tracker: OffsetTracker | undefined
   #time: number
   #delivered = 0
   #finished = 0
 
-  constructor(target: StatsTarget, options: { metrics?: PipelineMetrics; stuckAfter?: number }, start: number) {
+  constructor(target: StatsTarget, options: { metrics?: PipelineMetrics; stuckAfter?: number; hotKeys?: number }, start: number) {
     this.#target = target
     this.#metrics = options.metrics
     this.#stuckAfter = options.stuckAfter ?? Infinity
+    this.#hotKeys = options.hotKeys ?? DEFAULT_HOT_KEYS
     this.#time = start
     this.#tracker = target.tracker
     this.#delivered = this.#tracker.totalDelivered
@@ -134,7 +145,7 @@ export class StatsSampler {
     const m = this.#metrics
     return {
       time: now, intervalMs: elapsed, finishedPerSecond, deliveredPerSecond, inFlight: tracker.inFlight,
-      activeKeys: m?.activeKeys, running: m?.running, queued: m?.queued,
+      activeKeys: m?.activeKeys, running: m?.running, queued: m?.queued, hotKeys: m?.hotKeys(this.#hotKeys),
       retries: m?.retries, exhausted: m?.exhausted, published: m?.published, deadLetters: m?.deadLetters,
       partitions, stuck,
     }
