@@ -86,11 +86,11 @@ function inputs(perPartition: number[]): In[] {
 const quick = { consumerGroupId: 'g', topic: 'out', interval: 0, backoff: () => 0 }
 
 describe('publishTransactional', () => {
-  it('collapses each partition into transactions of at most batchSize records, committing the offset past each', async () => {
+  it('collapses each partition into transactions of at most maxBatchSize records, committing the offset past each', async () => {
     const broker = new FakeBroker()
     const { source, finished, committed } = fakeSource()
     const commits = await lastValueFrom(from(inputs([10, 5])).pipe(
-      publishTransactional(source, { ...quick, batchSize: 4, producer: broker.producer, admin: broker.admin }), toArray(),
+      publishTransactional(source, { ...quick, maxBatchSize: 4, producer: broker.producer, admin: broker.admin }), toArray(),
     ))
     expect(commits.map((c) => [c.partition, c.records, c.offset])).to.have.deep.members([
       [0, 4, '4'], [0, 4, '8'], [0, 2, '10'], [1, 4, '4'], [1, 1, '5'],
@@ -171,6 +171,6 @@ describe('publishTransactional', () => {
     const { source } = fakeSource()
     const broker = new FakeBroker()
     expect(() => publishTransactional(source, { ...quick, consumerGroupId: '', producer: broker.producer, admin: broker.admin })).to.throw(TypeError, /consumerGroupId.*got/)
-    expect(() => publishTransactional(source, { ...quick, batchSize: 0, producer: broker.producer, admin: broker.admin })).to.throw(RangeError, /batchSize.*got 0/)
+    expect(() => publishTransactional(source, { ...quick, maxBatchSize: 0, producer: broker.producer, admin: broker.admin })).to.throw(RangeError, /maxBatchSize.*got 0/)
   })
 })

@@ -51,7 +51,7 @@ export interface PublishTransactionalOptions {
   /** Ms a record may wait for more of its partition to join its transaction. Default 100. */
   interval?: number
   /** Most input records per transaction; a partition with this many waiting starts one at once. Default 1000. */
-  batchSize?: number
+  maxBatchSize?: number
   /** Tries per transaction (each after a fresh producer); then the stream errors. Default 10. */
   maxAttempts?: number
   /** Ms to wait before retry `attempt` (1-based). Default `min(100 * 2^(attempt - 1), 10000)`. */
@@ -69,7 +69,7 @@ export interface TransactionalSettings {
   readonly admin: OffsetsAdminLike
   readonly transactionalIdPrefix: string
   readonly interval: number
-  readonly batchSize: number
+  readonly maxBatchSize: number
   readonly maxAttempts: number
   readonly backoff: (attempt: number) => number
   readonly scheduler: SchedulerLike
@@ -83,7 +83,7 @@ const defaultBackoff = (attempt: number): number => Math.min(100 * 2 ** (attempt
  * Checks the options at call time and applies the defaults.
  *
  * ```text
- * { consumerGroupId: 'g', topic: 'out', producer, admin }  ->  { interval: 100, batchSize: 1000, maxAttempts: 10, ... }
+ * { consumerGroupId: 'g', topic: 'out', producer, admin }  ->  { interval: 100, maxBatchSize: 1000, maxAttempts: 10, ... }
  * { consumerGroupId: '' ... }                                 ->  TypeError
  * ```
  *
@@ -102,21 +102,21 @@ export function transactionalSettings(options: PublishTransactionalOptions): Tra
   if (typeof o.admin?.fetchOffsets !== 'function') fail('admin must have fetchOffsets (a connected kafkajs Admin)', o.admin)
   if (typeof o.topic !== 'string' || o.topic === '') fail('topic must be a non-empty string', o.topic)
   if (o.deadLetterTopic !== undefined && (typeof o.deadLetterTopic !== 'string' || o.deadLetterTopic === '')) fail('deadLetterTopic must be a non-empty string when given', o.deadLetterTopic)
-  const { interval = 100, batchSize = 1000, maxAttempts = 10, backoff = defaultBackoff, scheduler = asyncScheduler } = o
+  const { interval = 100, maxBatchSize = 1000, maxAttempts = 10, backoff = defaultBackoff, scheduler = asyncScheduler } = o
   const prefix = o.transactionalIdPrefix ?? o.consumerGroupId
   if (typeof prefix !== 'string' || prefix === '') fail('transactionalIdPrefix must be a non-empty string', prefix)
   if (!(typeof interval === 'number' && interval >= 0 && interval < Infinity)) fail('interval must be a finite number >= 0', interval, RangeError)
-  if (!(Number.isSafeInteger(batchSize) && batchSize >= 1)) fail('batchSize must be an integer >= 1', batchSize, RangeError)
+  if (!(Number.isSafeInteger(maxBatchSize) && maxBatchSize >= 1)) fail('maxBatchSize must be an integer >= 1', maxBatchSize, RangeError)
   if (!(maxAttempts === Infinity || (Number.isSafeInteger(maxAttempts) && maxAttempts >= 1))) fail('maxAttempts must be an integer >= 1 or Infinity', maxAttempts, RangeError)
   if (typeof backoff !== 'function') fail('backoff must be a function', backoff)
   const decodeFailures = o.decodeFailures ?? 'dead-letter'
   if (decodeFailures !== 'dead-letter' && decodeFailures !== 'fail') fail("decodeFailures must be 'dead-letter' or 'fail'", decodeFailures)
   const outputs: PublishSettings = {
-    topic: o.topic, deadLetterTopic: o.deadLetterTopic, decodeFailures, lingerMs: 0, batchSize, acks: -1, maxAttempts,
+    topic: o.topic, deadLetterTopic: o.deadLetterTopic, decodeFailures, lingerMs: 0, batchSize: maxBatchSize, acks: -1, maxAttempts,
     backoff, encodeDeadLetter: o.encodeDeadLetter ?? defaultDeadLetterEncoder, scheduler, metrics: undefined,
   }
   return {
     consumerGroupId: o.consumerGroupId, producer: o.producer, admin: o.admin, transactionalIdPrefix: prefix,
-    interval, batchSize, maxAttempts, backoff, scheduler, outputs,
+    interval, maxBatchSize, maxAttempts, backoff, scheduler, outputs,
   }
 }

@@ -40,7 +40,7 @@ export interface TransactionCommit {
  * A read_committed reader sees each input's outputs exactly once.
  *
  * - Collapsed: a partition's waiting records go in one transaction every `interval` ms, at once when
- *   `batchSize` wait; one transaction per partition at a time, partitions in parallel.
+ *   `maxBatchSize` wait; one transaction per partition at a time, partitions in parallel.
  * - Ownership: records of a revoked epoch never go in a transaction (they are released, not sent). A new
  *   epoch starts a new producer, whose initialization fences every older one (a zombie's included) and
  *   settles its open transaction; then the committed offset is read again and records below it are skipped.

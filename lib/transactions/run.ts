@@ -35,7 +35,7 @@ export function runTransactional<T extends DeadLetterSource, O extends OutputMes
   input: Observable<Processed<T, Result<O>>>, subscriber: Subscriber<TransactionCommit>,
   source: TransactionalSource, settings: TransactionalSettings,
 ): TeardownLogic {
-  const { interval, batchSize, maxAttempts, backoff, scheduler } = settings
+  const { interval, maxBatchSize, maxAttempts, backoff, scheduler } = settings
   const { tracker } = source
   const isStale = (r: RecordOrigin): boolean => source.isStale(r)
   const plan = new TransactionPlan<TransactionEntry>()
@@ -71,7 +71,7 @@ export function runTransactional<T extends DeadLetterSource, O extends OutputMes
   const start = (topic: string, partition: number): void => {
     if (done) return
     const stale: TransactionEntry[] = []
-    const tx = plan.take(topic, partition, batchSize, isStale, stale)
+    const tx = plan.take(topic, partition, maxBatchSize, isStale, stale)
     release(stale)
     if (tx !== undefined) run(tx, 1)
   }
@@ -79,7 +79,7 @@ export function runTransactional<T extends DeadLetterSource, O extends OutputMes
   const startDue = (all: boolean): void => {
     for (const [topic, partition] of plan.partitions()) {
       const w = plan.waiting(topic, partition)
-      if (!w.busy && (all || w.queued >= batchSize)) start(topic, partition)
+      if (!w.busy && (all || w.queued >= maxBatchSize)) start(topic, partition)
     }
     if (!done && timer === undefined && ending === undefined && plan.partitions().length > 0) {
       timer = scheduler.schedule(() => {
@@ -148,7 +148,7 @@ export function runTransactional<T extends DeadLetterSource, O extends OutputMes
     plan.add(entry)
     release(plan.takeLateStale())
     const { topic, partition } = processed.item
-    if (plan.waiting(topic, partition).queued >= batchSize) start(topic, partition)
+    if (plan.waiting(topic, partition).queued >= maxBatchSize) start(topic, partition)
     startDue(false)
   }
 

@@ -80,7 +80,7 @@ describe('integration: exactly-once (publishTransactional)', function () {
       const stall = mode === 's' || mode === 'o' ? { transaction: randomInt(rnd, 1, 4), after: mode } : undefined
       const child = spawnRun({
         topic: s.topic, outTopic: s.outTopic, deadLetterTopic: s.deadLetterTopic, groupId: s.groupId, runId: id, logFile,
-        consumer: FAST_GROUP, interval: 20, batchSize: 50, ...(stall === undefined ? {} : { stall }),
+        consumer: FAST_GROUP, interval: 20, maxBatchSize: 50, ...(stall === undefined ? {} : { stall }),
       })
       if (mode === 'last') {
         await waitFor(async () => {
@@ -151,7 +151,7 @@ describe('integration: exactly-once (publishTransactional)', function () {
     const flag = path.join(s.dir, 'resume')
     const config = (id: number): EosConsumerConfig => ({
       topic: s.topic, outTopic: s.outTopic, deadLetterTopic: s.deadLetterTopic, groupId: s.groupId, runId: id,
-      logFile: path.join(s.dir, `member-${id}.jsonl`), consumer: FAST_GROUP, interval: 20, batchSize: 50,
+      logFile: path.join(s.dir, `member-${id}.jsonl`), consumer: FAST_GROUP, interval: 20, maxBatchSize: 50,
     })
     const a = spawnRun({ ...config(0), hold: { transaction: 2, after: 'o', flag } })
     await waitFor(() => readEosEvents(config(0).logFile).some((e) => e.t === 'hold'), 'member A to hold its open transaction', 120_000)
@@ -184,7 +184,7 @@ describe('integration: exactly-once (publishTransactional)', function () {
     const { producer } = await connectClients(s.kafka, cleanup)
     const config = (id: number): EosConsumerConfig => ({
       topic: s.topic, outTopic: s.outTopic, deadLetterTopic: s.deadLetterTopic, groupId: s.groupId, runId: id,
-      logFile: path.join(s.dir, `member-${id}.jsonl`), consumer: FAST_GROUP, interval: 20, batchSize: 50,
+      logFile: path.join(s.dir, `member-${id}.jsonl`), consumer: FAST_GROUP, interval: 20, maxBatchSize: 50,
     })
     const members = new Map<number, EosChild>()
     const commits = (): number => [...members.keys()].reduce((n, id) => n + readEosEvents(config(id).logFile).filter((e) => e.t === 'c').length, 0)
