@@ -1,7 +1,6 @@
 import { expect } from 'chai'
 import { BudgetWait } from '../lib/source/budget-wait'
 import { offsetsPastControlBatch } from '../lib/source/control-batches'
-import { FetchGate } from '../lib/source/fetch-gate'
 import type { KafkaConsumerLike, TopicPartitionOffsetLike } from '../lib/client/consumer'
 import { OffsetTracker } from '../lib/tracker/offset-tracker'
 import { PartitionEpochs } from '../lib/tracker/partition-epochs'
@@ -56,45 +55,38 @@ describe('session parts', () => {
   })
 
   describe('BudgetWait', () => {
-    function gate(): FetchGate {
-      return new FetchGate({ pause: () => undefined, resume: () => undefined }, () => [{ topic: 't', partitions: [0] }])
-    }
-
-    it('heartbeats while the gate stays paused, and returns once it is resumed and the waiters woken', async () => {
-      const g = gate()
-      const budget = new BudgetWait(g, 1)
+    it('heartbeats while hold() stays true, and returns once it is false and the waiters woken', async () => {
+      const budget = new BudgetWait(1)
       let heartbeats = 0
-      g.pause()
+      let hold = true
       const waiting = budget.wait(async () => {
         heartbeats++
         if (heartbeats === 3) {
-          g.resume()
+          hold = false
           budget.wake()
         }
-      }, () => false)
+      }, () => hold)
       expect(await waiting).to.equal(undefined)
       expect(heartbeats).to.equal(3)
     })
 
-    it('returns the error of a failed heartbeat (the group is rebalancing), and returns at once when stopped', async () => {
-      const g = gate()
-      g.pause()
+    it('returns the error of a failed heartbeat (the group is rebalancing), and returns at once when not held', async () => {
       const rebalancing = new Error('rebalancing')
-      expect(await new BudgetWait(g, 1).wait(async () => Promise.reject(rebalancing), () => false)).to.deep.equal({ error: rebalancing })
+      expect(await new BudgetWait(1).wait(async () => Promise.reject(rebalancing), () => true)).to.deep.equal({ error: rebalancing })
       let heartbeats = 0
-      expect(await new BudgetWait(g, 1).wait(async () => void heartbeats++, () => true)).to.equal(undefined)
+      expect(await new BudgetWait(1).wait(async () => void heartbeats++, () => false)).to.equal(undefined)
       expect(heartbeats).to.equal(0)
     })
 
-    it('wakes a waiter at once rather than at its next heartbeat', async () => {
-      const g = gate()
-      const budget = new BudgetWait(g, 60_000) // a heartbeat interval the test would time out on
-      g.pause()
-      let stop = false
-      const waiting = budget.wait(async () => undefined, () => stop)
-      stop = true
+    it('wakes a waiter at once rather than at its next heartbeat, with no heartbeat before it returns', async () => {
+      const budget = new BudgetWait(60_000) // a heartbeat interval the test would time out on
+      let hold = true
+      let heartbeats = 0
+      const waiting = budget.wait(async () => void heartbeats++, () => hold)
+      hold = false
       budget.wake()
       expect(await waiting).to.equal(undefined)
+      expect(heartbeats).to.equal(0)
     })
   })
 

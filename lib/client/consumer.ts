@@ -125,9 +125,14 @@ export interface KafkaConsumerLike {
   run(config: ConsumerRunConfigLike): Promise<void>
   /** Must be awaited before `stop()`/`disconnect()`: kafkajs silently drops commits once stopped. */
   commitOffsets(offsets: TopicPartitionOffsetLike[]): Promise<void>
-  /** Takes effect on the next fetch. */
+  /** Takes effect on the next fetch. kafka-rx never calls it: the partitions the user pauses stay paused. */
   pause(topicPartitions: TopicPartitionsLike[]): void
   resume(topicPartitions: TopicPartitionsLike[]): void
+  /**
+   * Optional: the partitions paused now. A batch the source holds for its budget is not delivered further
+   * once its partition shows up here (kafkajs's `paused()`).
+   */
+  paused?(): TopicPartitionsLike[]
   stop(): Promise<void>
   disconnect(): Promise<void>
   /** Moves the fetch position. `fromKafka` refuses it while subscribed (it drives the fetch position itself). */

@@ -2,7 +2,6 @@ import type { Subscriber } from 'rxjs'
 import type { Decoder } from '../record/decoders'
 import { Drain, DrainTimeoutError, listenAbort } from './drain'
 import { ConsumerReuseError } from './consumer-reuse-error'
-import { FetchGate } from './fetch-gate'
 import { BudgetWait } from './budget-wait'
 import { KafkaCommitSink } from './commit-sink'
 import { StartCommits } from './start-commits'
@@ -60,11 +59,14 @@ export class Session<K, V> {
   readonly #sink: KafkaCommitSink
   // The start position of each assignment, committed before its first record is delivered.
   readonly #starts: StartCommits
-  readonly #gate: FetchGate
+  // The in-flight budget is used up: delivery waits (see BudgetWait) until it is back to resumeBelow.
+  #exhausted = false
   readonly #removers: (() => void)[] = []
   #starting: Promise<void> = Promise.resolve()
   #closing = false
-  // Batches waiting inside eachBatch for the in-flight budget.
+  // consumer.stop() was called: every held batch returns, so that kafkajs's fetchers can end.
+  #stopping = false
+  // Batches held inside eachBatch: for the in-flight budget, or while draining and shutting down.
   readonly #budget: BudgetWait
   // Started by the signal: nothing more is delivered; ends the stream once what was delivered finished.
   readonly #drain: Drain
@@ -78,8 +80,7 @@ export class Session<K, V> {
   ) {
     this.#sink = new KafkaCommitSink(consumer, epochs)
     this.#starts = new StartCommits(this.#sink)
-    this.#gate = new FetchGate(consumer, () => epochs.assigned())
-    this.#budget = new BudgetWait(this.#gate, settings.heartbeatInterval)
+    this.#budget = new BudgetWait(settings.heartbeatInterval)
     this.done = new Promise<void>((resolve, reject) => {
       this.#settle = (error) => (error === undefined ? resolve() : reject(error))
     })
@@ -123,25 +124,26 @@ export class Session<K, V> {
     return sent
   }
 
-  /** True while fetching is paused for the in-flight budget (every owned partition at once). */
+  /** True while the in-flight budget is used up: no record is delivered, and held batches stop their fetchers. */
   get paused(): boolean {
-    return this.#gate.paused
+    return this.#exhausted
   }
 
   /** The tracker released budget: resume fetching (and waiting batches) once at the low-water mark. */
   released(inFlight: number): void {
     this.#drain.released(inFlight)
-    if (inFlight <= this.settings.resumeBelow && !this.#closing && !this.#drain.started && this.#gate.paused) {
-      this.#gate.resume()
+    if (inFlight <= this.settings.resumeBelow && !this.#closing && !this.#drain.started && this.#exhausted) {
+      this.#exhausted = false
       this.#budget.wake()
     }
   }
 
-  /** The signal aborted: deliver nothing more, fetch nothing more, and end once the delivered records finished. */
+  /**
+   * The signal aborted: deliver nothing more, and end once the delivered records finished. Fetching stops
+   * because every batch fetched from now on is held in eachBatch until the consumer stops.
+   */
   #abort(): void {
     if (this.#closing) return
-    this.#gate.pause()
-    this.#budget.wake()
     this.#drain.start()
   }
 
@@ -159,7 +161,6 @@ export class Session<K, V> {
   async #close(): Promise<void> {
     this.#closing = true
     this.#drain.cancel()
-    this.#budget.wake() // a batch waiting for budget returns, so that kafkajs can stop
     const errors: unknown[] = []
     await this.#starting.catch(() => undefined)
     try {
@@ -170,7 +171,14 @@ export class Session<K, V> {
     } catch (error) {
       errors.push(error)
     }
-    for (const step of [() => this.consumer.stop(), () => this.consumer.disconnect()]) {
+    const stop = (): Promise<void> => {
+      // kafkajs's stop() waits for every eachBatch: the held ones return once it marked itself stopped.
+      this.#stopping = true
+      const stopped = this.consumer.stop()
+      this.#budget.wake()
+      return stopped
+    }
+    for (const step of [stop, () => this.consumer.disconnect()]) {
       try {
         await step()
       } catch (error) {
@@ -219,7 +227,7 @@ export class Session<K, V> {
     // the old generation is gone, so its offsets are not committed.
     this.#revokeAll(false)
     this.epochs.assign(assignment)
-    this.#gate.reassigned()
+    this.#budget.wake() // held batches of the old generation return, so that kafkajs's rejoin goes on
   }
 
   #revokeAll(commitFirst: boolean): void {
@@ -232,12 +240,14 @@ export class Session<K, V> {
       this.epochs.revokeAll()
     }
     this.tracker.revokeAll()
+    this.#budget.wake() // held batches of the revoked generation return at once, not at their next heartbeat
   }
 
   async #eachBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayloadLike): Promise<void> {
     const { generation } = this.epochs
-    if (this.#stopped(generation)) return
     const { topic, partition, messages } = batch
+    // While draining or closing a batch with messages is held (below), so that its fetcher fetches nothing more.
+    if (messages.length === 0 && this.#stopped(generation)) return
     const lane = this.epochs.lane(topic, partition)
     lane.highWatermark = batch.highWatermark // for stats (pipelineStats's lag)
     // kafkajs's isRunning()/isStale() are read at the start and after every wait, not per record: isStale()
@@ -252,7 +262,7 @@ export class Session<K, V> {
       let start: TrackedCommitOffset | undefined
       if (!this.#starts.durable(lane) && messages.length > 0) {
         start = await this.#starts.commit(lane, messages[0]!.offset)
-        if (start === undefined || kafkaStopped() || this.#stopped(generation)) return
+        if (start === undefined || kafkaStopped()) return
       }
       for (;;) {
         delivered = this.#deliver(lane, messages, delivered, generation)
@@ -261,12 +271,12 @@ export class Session<K, V> {
           this.tracker.committed([start])
           start = undefined
         }
-        if (delivered === messages.length || this.#stopped(generation)) break
-        // Budget used: pause every partition (no other fetch) and wait (see BudgetWait) until finished
-        // records bring the budget back to resumeBelow.
-        this.#gate.pause()
-        kafkaError = await this.#budget.wait(heartbeat, () => this.#stopped(generation))
-        if (kafkaError !== undefined || kafkaStopped()) break
+        if (delivered === messages.length) break
+        if (this.#releases(generation, topic, partition, kafkaStopped)) break
+        // Budget used (or draining, or closing): hold the batch, and with it its fetcher (see BudgetWait).
+        if (this.tracker.inFlight >= this.settings.maxInFlight) this.#exhausted = true
+        kafkaError = await this.#budget.wait(heartbeat, () => !this.#releases(generation, topic, partition, kafkaStopped) && this.#holds(generation))
+        if (kafkaError !== undefined || this.#releases(generation, topic, partition, kafkaStopped)) break
       }
       // A rejoin while this batch waited gave the partition a new epoch and kafkajs a new fetch position,
       // which a stale resolve must not move.
@@ -309,6 +319,22 @@ export class Session<K, V> {
       subscriber.next(record)
     }
     return at
+  }
+
+  /** A held batch must wait: nothing may be delivered now, or the budget is used up. */
+  #holds(generation: number): boolean {
+    return this.#exhausted || this.#stopped(generation)
+  }
+
+  /**
+   * A held batch returns to kafkajs without delivering the rest (fetched again later): kafkajs is stopping or
+   * stopped, the group moved on from `generation`, or the user paused the partition with `consumer.pause()`
+   * (its pause holds: the rest is not delivered before they resume it).
+   */
+  #releases(generation: number, topic: string, partition: number, kafkaStopped: () => boolean): boolean {
+    if (this.#stopping || kafkaStopped() || this.epochs.generation !== generation) return true
+    const paused = this.consumer.paused?.()
+    return paused !== undefined && paused.some((tp) => tp.topic === topic && tp.partitions?.includes(partition) === true)
   }
 
   /** Nothing more is delivered: closing, draining, unsubscribed, or the group moved on from `generation`. */
