@@ -9,6 +9,8 @@ import { decodeRecord, undecodedRecord, type SessionRecord } from './record-deco
 import { commitPastControlBatch, nextOffset } from './control-batches'
 import { refuseSeeks } from './refuse-seeks'
 import { settleSubscriberShapes } from './subscriber-shapes'
+import { CommittedMaps, type SkipSet } from './finished-skips'
+import type { OffsetMapSettings } from './offset-map-options'
 import type {
   ConsumerEventLike,
   CrashPayloadLike,
@@ -37,6 +39,8 @@ export interface Settings<K, V> {
   /** Aborting it drains the subscription (see `Drain`), then completes it. */
   signal: AbortSignal | undefined
   drainTimeout: number
+  /** Offset maps in commits, read back on assignment; undefined: off. */
+  offsetMap: OffsetMapSettings | undefined
 }
 
 /**
@@ -65,6 +69,10 @@ export class Session<K, V> {
   readonly #budget: BudgetWait
   // Started by the signal: nothing more is delivered; ends the stream once what was delivered finished.
   readonly #drain: Drain
+  // With the offsetMap option: the maps read back per assignment, and the records handed on as skipped.
+  readonly #maps: CommittedMaps | undefined
+  readonly #skipped = new WeakSet<object>()
+  #anySkipped = false
 
   constructor(
     readonly consumer: KafkaConsumerLike,
@@ -73,7 +81,10 @@ export class Session<K, V> {
     readonly tracker: OffsetTracker,
     readonly subscriber: Subscriber<SessionRecord<K, V>>,
   ) {
-    this.#sink = new KafkaCommitSink(consumer, epochs)
+    const { offsetMap } = settings
+    const finishedAbove = tracker.finishedAbove.bind(tracker)
+    this.#sink = new KafkaCommitSink(consumer, epochs, offsetMap && { finishedAbove, maxBytes: offsetMap.maxBytes })
+    this.#maps = offsetMap && new CommittedMaps(offsetMap.admin, offsetMap.groupId)
     this.#gate = new FetchGate(consumer, () => epochs.assigned())
     this.#budget = new BudgetWait(this.#gate, settings.heartbeatInterval)
     this.done = new Promise<void>((resolve, reject) => {
@@ -117,6 +128,11 @@ export class Session<K, V> {
     const sent = await this.#sink.commit(offsets)
     this.tracker.committed(sent)
     return sent
+  }
+
+  /** True when the record was handed on as already finished by an earlier owner (the offsetMap option). */
+  isSkipped(record: object): boolean {
+    return this.#anySkipped && this.#skipped.has(record)
   }
 
   /** True while fetching is paused for the in-flight budget (every owned partition at once). */
@@ -215,6 +231,7 @@ export class Session<K, V> {
     // the old generation is gone, so its offsets are not committed.
     this.#revokeAll(false)
     this.epochs.assign(assignment)
+    this.#maps?.assigned(assignment, this.epochs.generation)
     this.#gate.reassigned()
   }
 
@@ -241,11 +258,14 @@ export class Session<K, V> {
     // a seek, which the source refuses while it runs (refuse-seeks.ts).
     const kafkaStopped = (): boolean => !isRunning() || isStale()
     if (kafkaStopped()) return
+    // Once per lane, at its first batch: the committed offset map's finished records (usually none).
+    const skip = this.#maps === undefined ? undefined : await this.#maps.skipsFor(lane, generation)
+    if (skip !== undefined && (this.#stopped(generation) || kafkaStopped())) return
     let delivered = 0
     let kafkaError: { error: unknown } | undefined
     try {
       for (;;) {
-        delivered = this.#deliver(lane, messages, delivered, generation)
+        delivered = this.#deliver(lane, messages, delivered, generation, skip)
         if (delivered === messages.length || this.#stopped(generation)) break
         // Budget used: pause every partition (no other fetch) and wait (see BudgetWait) until finished
         // records bring the budget back to resumeBelow.
@@ -277,7 +297,7 @@ export class Session<K, V> {
    * V8 keeps it optimized across batches: a per-batch closure called per record (the old `stop`) made
    * `#eachBatch` deoptimize at every batch, and the next batch's loop ran unoptimized until it recompiled.
    */
-  #deliver(lane: OwnedPartition, messages: readonly KafkaMessageLike[], from: number, generation: number): number {
+  #deliver(lane: OwnedPartition, messages: readonly KafkaMessageLike[], from: number, generation: number, skip: SkipSet | undefined): number {
     const { tracker, subscriber } = this
     const { maxInFlight, keyDecoder, valueDecoder } = this.settings
     // A clock read per record costs about as much as delivering it: one per 64 records dates a record's
@@ -291,9 +311,15 @@ export class Session<K, V> {
       const record = decoding ? decodeRecord<K, V>(lane, message, keyDecoder, valueDecoder) : undecodedRecord<K, V>(lane, message)
       if ((at & 63) === 63) now = tracker.now()
       tracker.deliver(record, now)
+      if (skip !== undefined && skip.has(message.offset)) this.#skip(record)
       subscriber.next(record)
     }
     return at
+  }
+
+  #skip(record: object): void {
+    this.#anySkipped = true
+    this.#skipped.add(record)
   }
 
   /** Nothing more is delivered: closing, draining, unsubscribed, or the group moved on from `generation`. */
