@@ -258,7 +258,7 @@ export class Session<K, V> {
     // a seek, which the source refuses while it runs (refuse-seeks.ts).
     const kafkaStopped = (): boolean => !isRunning() || isStale()
     if (kafkaStopped()) return
-    // Once per lane, at its first batch: the committed offset map's finished records (usually none).
+    // Fetched once per assignment and looked up per batch: the committed map's finished records (usually none).
     const skip = this.#maps === undefined ? undefined : await this.#maps.skipsFor(lane, generation)
     if (skip !== undefined && (this.#stopped(generation) || kafkaStopped())) return
     let delivered = 0
