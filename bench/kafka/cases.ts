@@ -43,8 +43,6 @@ export interface CaseSpec {
    * measured pass runs warm (JIT-compiled) code as a long-running consumer does. Default: 0 (a cold process).
    */
   warmups?: number
-  /** kafka-rx cases: commit with the offset map (fromKafka's offsetMap option). Default: false. */
-  offsetMap?: boolean
 }
 
 /** One case's figures, as the child prints them. */
@@ -259,14 +257,7 @@ async function kafkaRx(kafka: Kafka, spec: CaseSpec, clock: Clock): Promise<void
       maxBytesPerPartition: Math.max(16 * 1024, Math.ceil(spec.maxInFlight / spec.partitions / 2) * 100),
       maxWaitTimeInMs: 100,
     } : {})
-  const admin = spec.offsetMap === true ? kafka.admin() : undefined
-  await admin?.connect()
-  const source = fromKafka(consumer, {
-    topics: [spec.topic],
-    fromBeginning: true,
-    maxInFlight: spec.maxInFlight,
-    ...(admin === undefined ? {} : { offsetMap: { admin, groupId: spec.groupId } }),
-  })
+  const source = fromKafka(consumer, { topics: [spec.topic], fromBeginning: true, maxInFlight: spec.maxInFlight })
   const project = work ? () => sleep(spec.workMs) : () => NO_WORK
   const subscription = source
     .pipe(
@@ -285,7 +276,6 @@ async function kafkaRx(kafka: Kafka, spec: CaseSpec, clock: Clock): Promise<void
     // Bounded: a shutdown that hangs is reported (closed: false; the lag check then shows what the final
     // commit missed) rather than hanging the whole suite.
     clock.closed = await Promise.race([source.closed().then(() => true), sleep(CLOSE_TIMEOUT_MS).then(() => false)])
-    await admin?.disconnect()
   }
 }
 

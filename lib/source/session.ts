@@ -9,8 +9,6 @@ import { decodeRecord, undecodedRecord, type SessionRecord } from './record-deco
 import { commitPastControlBatch, nextOffset } from './control-batches'
 import { refuseSeeks } from './refuse-seeks'
 import { settleSubscriberShapes } from './subscriber-shapes'
-import { CommittedMaps, type SkipSet } from './finished-skips'
-import type { OffsetMapSettings } from './offset-map-options'
 import type {
   ConsumerEventLike,
   CrashPayloadLike,
@@ -39,8 +37,6 @@ export interface Settings<K, V> {
   /** Aborting it drains the subscription (see `Drain`), then completes it. */
   signal: AbortSignal | undefined
   drainTimeout: number
-  /** Offset maps in commits, read back on assignment; undefined: off. */
-  offsetMap: OffsetMapSettings | undefined
 }
 
 /**
@@ -74,10 +70,6 @@ export class Session<K, V> {
   readonly #budget: BudgetWait
   // Started by the signal: nothing more is delivered; ends the stream once what was delivered finished.
   readonly #drain: Drain
-  // With the offsetMap option: the maps read back per assignment, and the records handed on as skipped.
-  readonly #maps: CommittedMaps | undefined
-  readonly #skipped = new WeakSet<object>()
-  #anySkipped = false
 
   constructor(
     readonly consumer: KafkaConsumerLike,
@@ -86,10 +78,7 @@ export class Session<K, V> {
     readonly tracker: OffsetTracker,
     readonly subscriber: Subscriber<SessionRecord<K, V>>,
   ) {
-    const { offsetMap } = settings
-    const finishedAbove = tracker.finishedAbove.bind(tracker)
-    this.#sink = new KafkaCommitSink(consumer, epochs, offsetMap && { finishedAbove, maxBytes: offsetMap.maxBytes })
-    this.#maps = offsetMap && new CommittedMaps(offsetMap.admin, offsetMap.groupId)
+    this.#sink = new KafkaCommitSink(consumer, epochs)
     this.#starts = new StartCommits(this.#sink)
     this.#budget = new BudgetWait(settings.heartbeatInterval)
     this.done = new Promise<void>((resolve, reject) => {
@@ -133,11 +122,6 @@ export class Session<K, V> {
     const sent = await this.#sink.commit(offsets)
     this.tracker.committed(sent)
     return sent
-  }
-
-  /** True when the record was handed on as already finished by an earlier owner (the offsetMap option). */
-  isSkipped(record: object): boolean {
-    return this.#anySkipped && this.#skipped.has(record)
   }
 
   /** True while the in-flight budget is used up: no record is delivered, and held batches stop their fetchers. */
@@ -243,7 +227,6 @@ export class Session<K, V> {
     // the old generation is gone, so its offsets are not committed.
     this.#revokeAll(false)
     this.epochs.assign(assignment)
-    this.#maps?.assigned(assignment, this.epochs.generation)
     this.#budget.wake() // held batches of the old generation return, so that kafkajs's rejoin goes on
   }
 
@@ -272,9 +255,6 @@ export class Session<K, V> {
     // a seek, which the source refuses while it runs (refuse-seeks.ts).
     const kafkaStopped = (): boolean => !isRunning() || isStale()
     if (kafkaStopped()) return
-    // Fetched once per assignment and looked up per batch: the committed map's finished records (usually none).
-    const skip = this.#maps === undefined ? undefined : await this.#maps.skipsFor(lane, generation)
-    if (skip !== undefined && (this.epochs.generation !== generation || kafkaStopped())) return
     let delivered = 0
     let kafkaError: { error: unknown } | undefined
     try {
@@ -285,7 +265,7 @@ export class Session<K, V> {
         if (start === undefined || kafkaStopped()) return
       }
       for (;;) {
-        delivered = this.#deliver(lane, messages, delivered, generation, skip)
+        delivered = this.#deliver(lane, messages, delivered, generation)
         // Reported once the epoch has a delivery to attach it to (stats: `committed`).
         if (start !== undefined && delivered > 0) {
           this.tracker.committed([start])
@@ -322,7 +302,7 @@ export class Session<K, V> {
    * V8 keeps it optimized across batches: a per-batch closure called per record (the old `stop`) made
    * `#eachBatch` deoptimize at every batch, and the next batch's loop ran unoptimized until it recompiled.
    */
-  #deliver(lane: OwnedPartition, messages: readonly KafkaMessageLike[], from: number, generation: number, skip: SkipSet | undefined): number {
+  #deliver(lane: OwnedPartition, messages: readonly KafkaMessageLike[], from: number, generation: number): number {
     const { tracker, subscriber } = this
     const { maxInFlight, keyDecoder, valueDecoder } = this.settings
     // A clock read per record costs about as much as delivering it: one per 64 records dates a record's
@@ -336,7 +316,6 @@ export class Session<K, V> {
       const record = decoding ? decodeRecord<K, V>(lane, message, keyDecoder, valueDecoder) : undecodedRecord<K, V>(lane, message)
       if ((at & 63) === 63) now = tracker.now()
       tracker.deliver(record, now)
-      if (skip !== undefined && skip.has(message.offset)) this.#skip(record)
       subscriber.next(record)
     }
     return at
@@ -356,11 +335,6 @@ export class Session<K, V> {
     if (this.#stopping || kafkaStopped() || this.epochs.generation !== generation) return true
     const paused = this.consumer.paused?.()
     return paused !== undefined && paused.some((tp) => tp.topic === topic && tp.partitions?.includes(partition) === true)
-  }
-
-  #skip(record: object): void {
-    this.#anySkipped = true
-    this.#skipped.add(record)
   }
 
   /** Nothing more is delivered: closing, draining, unsubscribed, or the group moved on from `generation`. */

@@ -9,19 +9,13 @@ export interface OffsetTrackerOptions {
   now?: () => number
   /** Called after a finish (or revoke) released in-flight budget, with the new total `inFlight`. */
   onRelease?: (inFlight: number) => void
-  /**
-   * Also offer for commit a partition whose committed offset did not move but where records above it
-   * finished since the last offset map was taken (`finishedAbove`): the offset map in the commit's metadata
-   * then keeps up behind a slow record. Default false.
-   */
-  mapFinished?: boolean
 }
 
 /**
  * Checks `OffsetTracker`'s options and applies the default clock.
  *
  * ```text
- * {}                 ->  { now: Date.now, onRelease: undefined, mapFinished: false }
+ * {}                 ->  { now: Date.now, onRelease: undefined }
  * { now: 5 }         ->  TypeError
  * ```
  *
@@ -30,11 +24,11 @@ export interface OffsetTrackerOptions {
  *
  * @throws {TypeError} When `now` or `onRelease` is not a function.
  */
-export function trackerOptions(options: OffsetTrackerOptions): { now: () => number; onRelease: ((inFlight: number) => void) | undefined; mapFinished: boolean } {
-  const { now = Date.now, onRelease, mapFinished = false } = options
+export function trackerOptions(options: OffsetTrackerOptions): { now: () => number; onRelease: ((inFlight: number) => void) | undefined } {
+  const { now = Date.now, onRelease } = options
   if (typeof now !== 'function') throw new TypeError('OffsetTracker: options.now must be a function')
   if (onRelease !== undefined && typeof onRelease !== 'function') {
     throw new TypeError('OffsetTracker: options.onRelease must be a function')
   }
-  return { now, onRelease, mapFinished: mapFinished === true }
+  return { now, onRelease }
 }
