@@ -1,5 +1,5 @@
 import { expect } from 'chai'
-import { from, lastValueFrom, toArray } from 'rxjs'
+import { from, lastValueFrom, Subject, toArray } from 'rxjs'
 import { publishTransactional, type TransactionalSource } from '../lib/transactions/publish-transactional'
 import { TransactionFencedError } from '../lib/transactions/fenced-error'
 import type { TransactionLike, TransactionalProducerLike } from '../lib/transactions/options'
@@ -61,14 +61,21 @@ class FakeBroker {
   }
 }
 
+type Delegate = Parameters<TransactionalSource['delegateCommits']>[0]
+
 function fakeSource(stale: (r: RecordOrigin) => boolean = () => false) {
   const finished: string[] = []
   const committed: TrackedCommitOffset[] = []
+  const delegates: (Delegate | undefined)[] = []
   const source: TransactionalSource = {
     tracker: { finish: (r) => (finished.push(`${r.partition}@${r.offset}`), true), committed: (o) => void committed.push(...o) },
     isStale: stale,
+    delegateCommits: (to) => {
+      delegates.push(to)
+      return () => void delegates.push(undefined)
+    },
   }
-  return { source, finished, committed }
+  return { source, finished, committed, delegates }
 }
 
 function inputs(perPartition: number[]): In[] {
@@ -155,6 +162,38 @@ describe('publishTransactional', () => {
     expect(commits).to.deep.equal([])
     expect(broker.made).to.have.length(1)
     expect(finished).to.have.length(2) // released, for the in-flight budget
+  })
+
+  // The source's own commits (an assignment's start position) go through the partition's fenced producer.
+  // Mutations seen caught: the delegate not registered (no commit of the start position at all, the first
+  // expectation); the committed offset not read before it (the group's 7 rewound to 3, the second).
+  it("takes over the source's own commits: a start position is committed in a transaction, never below the group's commit", async () => {
+    const broker = new FakeBroker()
+    const { source, delegates } = fakeSource()
+    const subject = new Subject<In>()
+    const commits: unknown[] = []
+    const sub = subject.pipe(publishTransactional(source, { ...quick, producer: broker.producer, admin: broker.admin })).subscribe((c) => commits.push(c))
+    const delegate = delegates[0]!
+    expect(await delegate.commit([{ topic: 'in', partition: 0, offset: '3', epoch: 1 }])).to.deep.equal([{ topic: 'in', partition: 0, offset: '3', epoch: 1 }])
+    expect(broker.offsets.get('in/0')).to.equal('3')
+    broker.offsets.set('in/1', '7') // the old owner's transaction committed 7 after this member fetched 3
+    expect(await delegate.commit([{ topic: 'in', partition: 1, offset: '3', epoch: 1 }])).to.have.length(1)
+    expect(broker.offsets.get('in/1')).to.equal('7')
+    expect(broker.made).to.deep.equal(['g-in-0', 'g-in-1'])
+    subject.complete()
+    sub.unsubscribe()
+    expect(delegates[delegates.length - 1]).to.equal(undefined) // given back when the stream ended
+    expect(await delegate.commit([{ topic: 'in', partition: 2, offset: '0', epoch: 1 }])).to.deep.equal([]) // ended: nothing
+    expect(commits).to.deep.equal([])
+  })
+
+  it('does not commit the start position of a partition revoked meanwhile', async () => {
+    const broker = new FakeBroker()
+    const { source, delegates } = fakeSource((r) => r.partition === 1)
+    const sub = new Subject<In>().pipe(publishTransactional(source, { ...quick, producer: broker.producer, admin: broker.admin })).subscribe()
+    expect(await delegates[0]!.commit([{ topic: 'in', partition: 1, offset: '3', epoch: 1 }])).to.deep.equal([])
+    expect(broker.offsets.size).to.equal(0)
+    sub.unsubscribe()
   })
 
   it('refuses records out of partition order, naming orderedMerge, after committing what came before', async () => {

@@ -1,5 +1,5 @@
 import type { EndBatchProcessPayloadLike } from '../client/consumer'
-import type { KafkaCommitSink } from './commit-sink'
+import type { DelegatedCommits } from './delegated-commits'
 import type { OffsetTracker } from '../tracker/offset-tracker'
 import type { PartitionEpochs } from '../tracker/partition-epochs'
 import type { TrackedCommitOffset } from '../record/record'
@@ -46,7 +46,9 @@ export function nextOffset(offset: string): string {
 }
 
 /** Sends such a commit, best effort: a failure is left to the next commit. */
-export function commitPastControlBatch(p: EndBatchProcessPayloadLike, epochs: PartitionEpochs, tracker: OffsetTracker, sink: KafkaCommitSink): void {
+export function commitPastControlBatch(
+  p: EndBatchProcessPayloadLike, epochs: PartitionEpochs, tracker: OffsetTracker, sink: Pick<DelegatedCommits, 'commit'>,
+): void {
   const offsets = offsetsPastControlBatch(p, epochs, tracker)
   if (offsets.length > 0) sink.commit(offsets).then((sent) => tracker.committed(sent), () => undefined)
 }

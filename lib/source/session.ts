@@ -5,6 +5,7 @@ import { ConsumerReuseError } from './consumer-reuse-error'
 import { BudgetWait } from './budget-wait'
 import { KafkaCommitSink } from './commit-sink'
 import { StartCommits } from './start-commits'
+import type { DelegatedCommits } from './delegated-commits'
 import { decodeRecord, undecodedRecord, type SessionRecord } from './record-decoding'
 import { commitPastControlBatch, nextOffset } from './control-batches'
 import { refuseSeeks } from './refuse-seeks'
@@ -77,9 +78,11 @@ export class Session<K, V> {
     readonly epochs: PartitionEpochs,
     readonly tracker: OffsetTracker,
     readonly subscriber: Subscriber<SessionRecord<K, V>>,
+    // Set when publishTransactional owns the group's offsets: then no commit goes through the consumer.
+    readonly delegate?: DelegatedCommits,
   ) {
     this.#sink = new KafkaCommitSink(consumer, epochs)
-    this.#starts = new StartCommits(this.#sink)
+    this.#starts = new StartCommits(this.#sink, delegate)
     this.#budget = new BudgetWait(settings.heartbeatInterval)
     this.done = new Promise<void>((resolve, reject) => {
       this.#settle = (error) => (error === undefined ? resolve() : reject(error))
@@ -119,6 +122,9 @@ export class Session<K, V> {
   }
 
   async commit(offsets: readonly TrackedCommitOffset[]): Promise<readonly TrackedCommitOffset[]> {
+    if (this.delegate !== undefined) {
+      throw new Error('commitOffsets: this source is given to publishTransactional, whose transactions commit its offsets; a plain commit would not be fenced (drop commitOffsets from the pipeline)')
+    }
     const sent = await this.#sink.commit(offsets)
     this.tracker.committed(sent)
     return sent
@@ -165,9 +171,9 @@ export class Session<K, V> {
     await this.#starting.catch(() => undefined)
     try {
       // After a commit in flight, what finished since: before stop(), which would silently drop it.
+      // (With a delegate its transactions committed what finished: a plain commit here could rewind them.)
       await this.#sink.idle()
-      const sent = await this.#sink.commit(this.tracker.committable())
-      this.tracker.committed(sent)
+      if (this.delegate === undefined) this.tracker.committed(await this.#sink.commit(this.tracker.committable()))
     } catch (error) {
       errors.push(error)
     }
@@ -218,7 +224,7 @@ export class Session<K, V> {
       if (!p.restart) this.#fail(p.error)
     })
     on<EndBatchProcessPayloadLike>(events.END_BATCH_PROCESS, (p) => {
-      if (!this.#closing) commitPastControlBatch(p, this.epochs, this.tracker, this.#sink)
+      if (!this.#closing) commitPastControlBatch(p, this.epochs, this.tracker, this.delegate ?? this.#sink)
     })
   }
 
@@ -231,7 +237,7 @@ export class Session<K, V> {
   }
 
   #revokeAll(commitFirst: boolean): void {
-    if (commitFirst && this.epochs.owning) {
+    if (commitFirst && this.epochs.owning && this.delegate === undefined) {
       const owned = this.tracker.committable().filter((o) => this.epochs.epochOf(o.topic, o.partition) === o.epoch)
       this.epochs.revokeAll()
       // Sent at once while kafkajs still holds the old generation; dropped if another rejoin came first.

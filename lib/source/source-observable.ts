@@ -13,6 +13,7 @@ import { PartitionEpochs } from '../tracker/partition-epochs'
 import type { KafkaRecord, RecordOrigin, TrackedCommitOffset } from '../record/record'
 import type { CommitTarget } from '../../operators/commit-offsets'
 import type { PartitionEvent } from '../../operators/interjections'
+import type { DelegatedCommits } from './delegated-commits'
 
 /** What the source emits: a decoded record, or one whose key or value failed to decode. */
 export type SourceRecord<K, V> = KafkaRecord<K, V> | DecodeFailure
@@ -59,6 +60,14 @@ export interface KafkaSource<K, V> extends Observable<SourceRecord<K, V>>, Commi
    * completes); a subscriber first learns the partitions owned at that moment.
    */
   readonly assignments: Observable<PartitionEvent>
+  /**
+   * Hands the commits the source makes on its own (each assignment's start position, the offset past a
+   * control batch) to `to`, and stops every other commit through the consumer (revoke, shutdown, `commit`),
+   * for subscriptions opened from now on. `publishTransactional` calls it when subscribed, so that every
+   * commit of the group is made by a fenced transactional producer. Returns the undo (for later
+   * subscriptions; a running one keeps its delegate to its end).
+   */
+  delegateCommits(to: DelegatedCommits): () => void
 }
 
 // Consumers with a live subscription, or the promise of the shutdown of their last one.
@@ -87,6 +96,7 @@ export class KafkaSourceObservable<K, V> extends Observable<SourceRecord<K, V>> 
   // one) still goes out before the consumer stops.
   #committer: Session<K, V> | undefined
   #closed: Promise<void> = Promise.resolve()
+  #delegate: DelegatedCommits | undefined
 
   constructor(consumer: KafkaConsumerLike | (() => KafkaConsumerLike), settings: Settings<K, V>) {
     let open: (subscriber: Subscriber<SourceRecord<K, V>>) => () => void = () => () => undefined
@@ -107,6 +117,13 @@ export class KafkaSourceObservable<K, V> extends Observable<SourceRecord<K, V>> 
 
   commit(offsets: readonly TrackedCommitOffset[]): Observable<readonly TrackedCommitOffset[]> {
     return defer(async () => (this.#committer === undefined ? [] : this.#committer.commit(offsets)))
+  }
+
+  delegateCommits(to: DelegatedCommits): () => void {
+    this.#delegate = to
+    return () => {
+      if (this.#delegate === to) this.#delegate = undefined
+    }
   }
 
   // A bound property, not a method: `skip: source.isStale` must work when passed on its own.
@@ -156,7 +173,7 @@ export class KafkaSourceObservable<K, V> extends Observable<SourceRecord<K, V>> 
     }
     const lock = { closing: undefined as Promise<void> | undefined }
     consumersInUse.set(consumer, lock)
-    const session = new Session<K, V>(consumer, this.#settings, this.#epochs, this.#tracker, subscriber)
+    const session = new Session<K, V>(consumer, this.#settings, this.#epochs, this.#tracker, subscriber, this.#delegate)
     this.#session = session
     this.#committer = session
     session.start(use?.closing)

@@ -1,4 +1,5 @@
 import type { KafkaCommitSink } from './commit-sink'
+import type { DelegatedCommits } from './delegated-commits'
 import type { OwnedPartition } from '../tracker/partition-epochs'
 import type { TrackedCommitOffset } from '../record/record'
 
@@ -28,11 +29,13 @@ import type { TrackedCommitOffset } from '../record/record'
  */
 export class StartCommits {
   readonly #sink: KafkaCommitSink
+  readonly #delegate: DelegatedCommits | undefined
   // Lanes (one per partition and epoch) whose start is durable: a WeakSet so a revoked lane needs no cleanup.
   readonly #durable = new WeakSet<OwnedPartition>()
 
-  constructor(sink: KafkaCommitSink) {
+  constructor(sink: KafkaCommitSink, delegate?: DelegatedCommits) {
     this.#sink = sink
+    this.#delegate = delegate
   }
 
   /** True once `lane`'s start position was committed (or found committed): its batches deliver at once. */
@@ -42,7 +45,7 @@ export class StartCommits {
 
   /**
    * Commits `offset` (the first offset fetched in `lane`'s epoch) unless this process last committed exactly
-   * it. Resolves with the commit to report to the tracker once the epoch has a delivery, or undefined when
+   * it (with a delegate: hands it to the delegate, which knows what the group committed). Resolves with the commit to report to the tracker once the epoch has a delivery, or undefined when
    * the commit was dropped because the partition is not owned in that epoch any more. Rejects when the
    * broker refused it for another reason: the caller errors the stream rather than deliver an unprotected
    * record.
@@ -50,7 +53,10 @@ export class StartCommits {
   async commit(lane: OwnedPartition, offset: string): Promise<TrackedCommitOffset | undefined> {
     const { topic, partition, epoch } = lane
     const start: TrackedCommitOffset = { topic, partition, offset, epoch }
-    if (this.#sink.lastSent(topic, partition) !== Number(offset)) {
+    if (this.#delegate !== undefined) {
+      const durable = await this.#delegate.commit([start])
+      if (durable.length === 0) return undefined
+    } else if (this.#sink.lastSent(topic, partition) !== Number(offset)) {
       const sent = await this.#sink.commit([start])
       if (sent.length === 0) return undefined
     }

@@ -8,7 +8,7 @@ import type { Processed } from '../../operators/processed'
 import type { OutputMessage, Result } from '../../operators/result'
 import type { DeadLetterSource } from '../publish/dead-letter'
 import { topicMessagesOf, type Entry, type Pending } from '../publish/outputs'
-import type { TransactionalProducerLike, TransactionalSettings } from './options'
+import type { TransactionLike, TransactionalProducerLike, TransactionalSettings } from './options'
 import type { PlannedTransaction } from './transaction-plan'
 
 /** One input record waiting for its transaction, with the messages (outputs, dead letter) it sends. */
@@ -45,26 +45,76 @@ export class PartitionProducer {
 
   /** Runs `transaction` in this partition's producer; rejects (its transaction aborted) when any step failed. */
   run(transaction: PlannedTransaction<TransactionEntry>): Promise<TransactionOutcome> {
-    const outcome = this.#run(transaction)
-    this.#current = outcome.catch(() => undefined)
-    return outcome
+    return this.#exclusive(() => this.#run(transaction))
+  }
+
+  /**
+   * Makes `offset` the group's committed offset of this partition in `epoch`, unless the group has one at or
+   * past it: fences the older producers first (a new epoch starts a new producer), so that nothing they
+   * still commit can land after it. For the source's own commits (an assignment's start position, the
+   * offset past a control batch), which would rewind the group if sent unfenced by the consumer.
+   * Resolves with the committed offset as it now stands.
+   */
+  makeDurable(epoch: number, offset: string): Promise<bigint> {
+    return this.#exclusive(async () => {
+      const tx = await this.#begin(epoch)
+      try {
+        this.#floor ??= await this.#committedOffset()
+        if (this.#floor >= BigInt(offset)) {
+          await tx.abort() // nothing was added to it: kafkajs ends it without a request
+          return this.#floor
+        }
+        await tx.sendOffsets({ consumerGroupId: this.settings.consumerGroupId, topics: [{ topic: this.topic, partitions: [{ partition: this.partition, offset }] }] })
+        await tx.commit()
+        return (this.#floor = BigInt(offset))
+      } catch (error) {
+        await tx.abort().catch(() => undefined)
+        await this.#retire()
+        throw error
+      }
+    })
   }
 
   /** Once the transaction out (if any) settled, disconnects the producer. */
-  async close(): Promise<void> {
-    await this.#current
+  close(): Promise<void> {
+    return this.#exclusive(() => this.#retire())
+  }
+
+  // One step at a time on this partition's producer, in call order.
+  #exclusive<R>(step: () => Promise<R>): Promise<R> {
+    const result = this.#current.then(step)
+    this.#current = result.catch(() => undefined)
+    return result
+  }
+
+  // A new epoch gets a new producer: its initialization fences the older ones and settles their transaction.
+  async #producerFor(epoch: number): Promise<void> {
+    if (this.#producer !== undefined && this.#epoch === epoch) return
     await this.#retire()
+    const producer = this.settings.producer(this.transactionalId)
+    this.#producer = producer
+    this.#epoch = epoch
+    try {
+      await producer.connect()
+    } catch (error) {
+      await this.#retire() // never reused half-initialized: the next try starts a new one
+      throw error
+    }
+  }
+
+  // Begins a transaction; a producer that cannot (fenced, broken) is retired so the next try starts anew.
+  async #begin(epoch: number): Promise<TransactionLike> {
+    await this.#producerFor(epoch)
+    try {
+      return await this.#producer!.transaction()
+    } catch (error) {
+      await this.#retire()
+      throw error
+    }
   }
 
   async #run({ epoch, records }: PlannedTransaction<TransactionEntry>): Promise<TransactionOutcome> {
-    if (this.#producer === undefined || this.#epoch !== epoch) {
-      await this.#retire()
-      const producer = this.settings.producer(this.transactionalId)
-      this.#producer = producer
-      this.#epoch = epoch
-      await producer.connect()
-    }
-    const tx = await this.#producer.transaction()
+    const tx = await this.#begin(epoch)
     try {
       this.#floor ??= await this.#committedOffset()
       const floor = this.#floor
@@ -91,8 +141,8 @@ export class PartitionProducer {
   async #committedOffset(): Promise<bigint> {
     const topics = await this.settings.admin.fetchOffsets({ groupId: this.settings.consumerGroupId, topics: [this.topic] })
     const found = topics.find((t) => t.topic === this.topic)?.partitions.find((p) => p.partition === this.partition)
-    const offset = found === undefined ? -1n : BigInt(found.offset)
-    return offset < 0n ? 0n : offset
+    // -1 when the group has none: then every record is fresh, and a start position is committed.
+    return found === undefined || BigInt(found.offset) < 0n ? -1n : BigInt(found.offset)
   }
 
   async #retire(): Promise<void> {

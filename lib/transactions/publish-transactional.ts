@@ -15,6 +15,8 @@ import { runTransactional } from './run'
 export interface TransactionalSource {
   readonly tracker: { finish(origin: RecordOrigin): boolean; committed(offsets: readonly TrackedCommitOffset[]): void }
   isStale(record: RecordOrigin): boolean
+  /** Takes over the source's own commits (start positions, control batches): see `KafkaSource.delegateCommits`. */
+  delegateCommits(to: { commit(offsets: readonly TrackedCommitOffset[]): Promise<readonly TrackedCommitOffset[]> }): () => void
 }
 
 /** One committed transaction: a partition's outputs and the commit of its input offsets, together. */
@@ -44,6 +46,9 @@ export interface TransactionCommit {
  * - Ownership: records of a revoked epoch never go in a transaction (they are released, not sent). A new
  *   epoch starts a new producer, whose initialization fences every older one (a zombie's included) and
  *   settles its open transaction; then the committed offset is read again and records below it are skipped.
+ * - Every commit of the group is transactional: the source hands its own (each assignment's start position,
+ *   made durable before its first record is delivered; the offset past a control batch) to the partition's
+ *   fenced producer, and sends none through the consumer, which could rewind a commit of the old owner.
  * - Failure: a failed transaction is aborted, nothing of it committed; it runs again on a new producer after
  *   `backoff(attempt)` (skipping what a lost acknowledgement hid). After `maxAttempts` the stream errors, with
  *   a {@link TransactionFencedError} when every attempt was fenced while the partition was still owned.
@@ -73,8 +78,8 @@ export function publishTransactional<T extends DeadLetterSource, O extends Outpu
   source: TransactionalSource, options: PublishTransactionalOptions,
 ): OperatorFunction<Processed<T, Result<O>>, TransactionCommit> {
   const settings = transactionalSettings(options)
-  if (typeof source?.isStale !== 'function' || typeof source.tracker?.finish !== 'function') {
-    throw new TypeError('publishTransactional: source must be a fromKafka source (with isStale and a tracker)')
+  if (typeof source?.isStale !== 'function' || typeof source.tracker?.finish !== 'function' || typeof source.delegateCommits !== 'function') {
+    throw new TypeError('publishTransactional: source must be a fromKafka source (with isStale, a tracker and delegateCommits)')
   }
   return (input) => new Observable<TransactionCommit>((subscriber) => runTransactional(input, subscriber, source, settings))
 }

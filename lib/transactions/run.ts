@@ -6,7 +6,7 @@
 import type { Observable, Subscriber, Subscription, TeardownLogic } from 'rxjs'
 import type { Processed } from '../../operators/processed'
 import type { OutputMessage, Result } from '../../operators/result'
-import type { RecordOrigin } from '../../operators/record-origin'
+import type { RecordOrigin, TrackedCommitOffset } from '../../operators/record-origin'
 import type { DeadLetterSource } from '../publish/dead-letter'
 import { addOutputs } from '../publish/outputs'
 import { TransactionFencedError, isFencing } from './fenced-error'
@@ -58,6 +58,7 @@ export function runTransactional<T extends DeadLetterSource, O extends OutputMes
   const close = (outcome?: { error: unknown }): void => {
     if (done) return
     done = true
+    undelegate()
     timer?.unsubscribe()
     inputSubscription?.unsubscribe()
     void Promise.all([...producers.values()].map((p) => p.close())).then(() => {
@@ -152,6 +153,30 @@ export function runTransactional<T extends DeadLetterSource, O extends OutputMes
     startDue(false)
   }
 
+  // The source's own commits (start positions, control batches) go through the fenced producers, retried
+  // like transactions; one that cannot be made errors the source (it delivers nothing unprotected).
+  const makeDurable = async (o: TrackedCommitOffset, attempt = 1): Promise<boolean> => {
+    const origin = { ...o, seq: 0 }
+    if (done || isStale(origin)) return false
+    try {
+      await producerOf(o.topic, o.partition).makeDurable(o.epoch, o.offset)
+      return !isStale(origin)
+    } catch (error) {
+      if (done || isStale(origin)) return false
+      const id = `${settings.transactionalIdPrefix}-${o.topic}-${o.partition}`
+      if (attempt >= maxAttempts) throw isFencing(error) ? new TransactionFencedError(id, attempt, error) : error
+      const delay = backoff(attempt)
+      await new Promise<void>((resolve) => scheduler.schedule(() => resolve(), delay))
+      return makeDurable(o, attempt + 1)
+    }
+  }
+  const undelegate = source.delegateCommits({
+    commit: async (offsets) => {
+      const durable = await Promise.all(offsets.map(async (o) => ((await makeDurable(o)) ? [o] : [])))
+      return durable.flat()
+    },
+  })
+
   inputSubscription = input.subscribe({
     next: (processed) => {
       if (ending !== undefined || done) return
@@ -168,6 +193,7 @@ export function runTransactional<T extends DeadLetterSource, O extends OutputMes
   return () => {
     if (done) return
     done = true
+    undelegate()
     timer?.unsubscribe()
     inputSubscription?.unsubscribe()
     for (const p of producers.values()) void p.close()
