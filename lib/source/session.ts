@@ -3,6 +3,8 @@ import type { Decoder } from '../record/decoders'
 import { Drain, DrainTimeoutError, listenAbort } from './drain'
 import { ConsumerReuseError } from './consumer-reuse-error'
 import { BudgetWait } from './budget-wait'
+import { FairBudget } from './fair-budget'
+import { yieldsBatch } from './batch-yield'
 import { KafkaCommitSink } from './commit-sink'
 import { StartCommits } from './start-commits'
 import { decodeRecord, undecodedRecord, type SessionRecord } from './record-decoding'
@@ -20,7 +22,7 @@ import type {
 } from '../client/consumer'
 import type { OffsetTracker } from '../tracker/offset-tracker'
 import type { OwnedPartition, PartitionEpochs } from '../tracker/partition-epochs'
-import type { TrackedCommitOffset } from '../record/record'
+import type { RecordOrigin, TrackedCommitOffset } from '../record/record'
 
 export type { SessionRecord } from './record-decoding'
 
@@ -59,8 +61,12 @@ export class Session<K, V> {
   readonly #sink: KafkaCommitSink
   // The start position of each assignment, committed before its first record is delivered.
   readonly #starts: StartCommits
-  // The in-flight budget is used up: delivery waits (see BudgetWait) until it is back to resumeBelow.
-  #exhausted = false
+  // The in-flight budget, shared fairly across the owned partitions (see FairBudget).
+  readonly #fair: FairBudget
+  // Batches held for the budget now (not for a drain or a shutdown): for stats.
+  #heldForBudget = 0
+  // Per partition: tracker.totalDelivered when its batch last went back to kafkajs undelivered (see yieldsBatch).
+  readonly #lastYield = new WeakMap<OwnedPartition, number>()
   readonly #removers: (() => void)[] = []
   #starting: Promise<void> = Promise.resolve()
   #closing = false
@@ -81,6 +87,7 @@ export class Session<K, V> {
     this.#sink = new KafkaCommitSink(consumer, epochs)
     this.#starts = new StartCommits(this.#sink)
     this.#budget = new BudgetWait(settings.heartbeatInterval)
+    this.#fair = new FairBudget(settings.maxInFlight, settings.resumeBelow)
     this.done = new Promise<void>((resolve, reject) => {
       this.#settle = (error) => (error === undefined ? resolve() : reject(error))
     })
@@ -124,18 +131,16 @@ export class Session<K, V> {
     return sent
   }
 
-  /** True while the in-flight budget is used up: no record is delivered, and held batches stop their fetchers. */
+  /** True while a batch is held for the in-flight budget: held batches stop their fetchers. */
   get paused(): boolean {
-    return this.#exhausted
+    return this.#heldForBudget > 0
   }
 
-  /** The tracker released budget: resume fetching (and waiting batches) once at the low-water mark. */
-  released(inFlight: number): void {
+  /** The tracker released `origin`'s place: held batches re-check once one of them may go on (FairBudget). */
+  released(inFlight: number, origin: RecordOrigin): void {
     this.#drain.released(inFlight)
-    if (inFlight <= this.settings.resumeBelow && !this.#closing && !this.#drain.started && this.#exhausted) {
-      this.#exhausted = false
-      this.#budget.wake()
-    }
+    const wakes = this.#fair.finished(origin.topic, origin.partition, origin.epoch)
+    if (wakes && this.#heldForBudget > 0 && !this.#closing && !this.#drain.started) this.#budget.wake()
   }
 
   /**
@@ -227,6 +232,7 @@ export class Session<K, V> {
     // the old generation is gone, so its offsets are not committed.
     this.#revokeAll(false)
     this.epochs.assign(assignment)
+    this.#fair.assign(this.epochs.assigned().flatMap(({ topic, partitions }) => partitions.map((p) => this.epochs.lane(topic, p))))
     this.#budget.wake() // held batches of the old generation return, so that kafkajs's rejoin goes on
   }
 
@@ -240,6 +246,7 @@ export class Session<K, V> {
       this.epochs.revokeAll()
     }
     this.tracker.revokeAll()
+    this.#fair.revokeAll()
     this.#budget.wake() // held batches of the revoked generation return at once, not at their next heartbeat
   }
 
@@ -273,10 +280,35 @@ export class Session<K, V> {
         }
         if (delivered === messages.length) break
         if (this.#releases(generation, topic, partition, kafkaStopped)) break
-        // Budget used (or draining, or closing): hold the batch, and with it its fetcher (see BudgetWait).
-        if (this.tracker.inFlight >= this.settings.maxInFlight) this.#exhausted = true
-        kafkaError = await this.#budget.wait(heartbeat, () => !this.#releases(generation, topic, partition, kafkaStopped) && this.#holds(generation))
+        // Budget used (or draining, or closing): hold the batch, and with it its fetcher (see BudgetWait),
+        // unless another partition is ready: then the batch goes back to kafkajs (see yieldsBatch).
+        const waitStart = this.tracker.now()
+        let yields = false
+        const hold = (): boolean => {
+          yields = false
+          if (this.#releases(generation, topic, partition, kafkaStopped)) return false
+          if (this.#stopped(generation)) return true
+          if (this.#fair.ready(topic, partition, lane.epoch)) return false
+          yields = yieldsBatch({
+            readyOther: this.#fair.readyOther(topic, partition),
+            deliveredSince: this.tracker.totalDelivered > (this.#lastYield.get(lane) ?? -1),
+            waitedMs: this.tracker.now() - waitStart,
+            interval: this.settings.heartbeatInterval,
+          })
+          return !yields
+        }
+        const forBudget = !this.#stopped(generation)
+        if (forBudget) this.#heldForBudget++
+        try {
+          kafkaError = await this.#budget.wait(heartbeat, hold)
+        } finally {
+          if (forBudget) this.#heldForBudget--
+        }
         if (kafkaError !== undefined || this.#releases(generation, topic, partition, kafkaStopped)) break
+        if (yields) {
+          this.#lastYield.set(lane, this.tracker.totalDelivered)
+          break
+        }
       }
       // A rejoin while this batch waited gave the partition a new epoch and kafkajs a new fetch position,
       // which a stale resolve must not move.
@@ -304,26 +336,24 @@ export class Session<K, V> {
    */
   #deliver(lane: OwnedPartition, messages: readonly KafkaMessageLike[], from: number, generation: number): number {
     const { tracker, subscriber } = this
-    const { maxInFlight, keyDecoder, valueDecoder } = this.settings
+    const fair = this.#fair
+    const { topic, partition, epoch } = lane
+    const { keyDecoder, valueDecoder } = this.settings
     // A clock read per record costs about as much as delivering it: one per 64 records dates a record's
     // delivery at most 63 synchronous deliveries early, which only ages it.
     let now = tracker.now()
     const decoding = keyDecoder !== undefined || valueDecoder !== undefined
     let at = from
     for (; at < messages.length; at++) {
-      if (tracker.inFlight >= maxInFlight || this.#stopped(generation)) break
+      if (!fair.mayDeliver(topic, partition, epoch) || this.#stopped(generation)) break
       const message = messages[at]!
       const record = decoding ? decodeRecord<K, V>(lane, message, keyDecoder, valueDecoder) : undecodedRecord<K, V>(lane, message)
       if ((at & 63) === 63) now = tracker.now()
       tracker.deliver(record, now)
+      fair.delivered(topic, partition, epoch)
       subscriber.next(record)
     }
     return at
-  }
-
-  /** A held batch must wait: nothing may be delivered now, or the budget is used up. */
-  #holds(generation: number): boolean {
-    return this.#exhausted || this.#stopped(generation)
   }
 
   /**
