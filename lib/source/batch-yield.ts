@@ -4,9 +4,10 @@
  *
  * Waiting holds the fetcher, and with it every other partition of that broker: right when another partition
  * is ready, the batch returns instead (its rest is fetched again later, from the first record not delivered).
- * It returns at once when a record was delivered since this partition's last return (fetching is productive),
+ * It returns at once when a record was delivered since this partition's last but one return (fetching is
+ * productive; not the last one: the partition may come last in one fetch response and first in the next),
  * else only after waiting one `interval`: a stuck partition whose batch comes back each fetch while the
- * others have nothing new is not fetched again in a busy loop, but once per interval.
+ * others have nothing new is not fetched again in a busy loop, but about once per interval.
  *
  * ```text
  * p0 over its share, p1 ready, p1 delivered since p0's last return:  return now      (p1's batch comes next)
@@ -25,7 +26,7 @@ export function yieldsBatch(state: BatchYieldState): boolean {
 export interface BatchYieldState {
   /** Another owned partition is ready to deliver (`FairBudget.readyOther`). */
   readonly readyOther: boolean
-  /** A record (of any partition) was delivered since this partition's batch last returned undelivered. */
+  /** A record (of any partition) was delivered since this partition's batch returned undelivered the last but one time. */
   readonly deliveredSince: boolean
   /** How long this batch has waited so far, in ms. */
   readonly waitedMs: number

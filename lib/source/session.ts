@@ -65,8 +65,9 @@ export class Session<K, V> {
   readonly #fair: FairBudget
   // Batches held for the budget now (not for a drain or a shutdown): for stats.
   #heldForBudget = 0
-  // Per partition: tracker.totalDelivered when its batch last went back to kafkajs undelivered (see yieldsBatch).
-  readonly #lastYield = new WeakMap<OwnedPartition, number>()
+  // Per partition: tracker.totalDelivered at the last two times its batch went back to kafkajs undelivered
+  // (see yieldsBatch; two, because the partition may come last in one fetch response and first in the next).
+  readonly #yields = new WeakMap<OwnedPartition, [number, number]>()
   readonly #removers: (() => void)[] = []
   #starting: Promise<void> = Promise.resolve()
   #closing = false
@@ -291,7 +292,7 @@ export class Session<K, V> {
           if (this.#fair.ready(topic, partition, lane.epoch)) return false
           yields = yieldsBatch({
             readyOther: this.#fair.readyOther(topic, partition),
-            deliveredSince: this.tracker.totalDelivered > (this.#lastYield.get(lane) ?? -1),
+            deliveredSince: this.tracker.totalDelivered > (this.#yields.get(lane)?.[0] ?? -1),
             waitedMs: this.tracker.now() - waitStart,
             interval: this.settings.heartbeatInterval,
           })
@@ -306,7 +307,7 @@ export class Session<K, V> {
         }
         if (kafkaError !== undefined || this.#releases(generation, topic, partition, kafkaStopped)) break
         if (yields) {
-          this.#lastYield.set(lane, this.tracker.totalDelivered)
+          this.#yields.set(lane, [this.#yields.get(lane)?.[1] ?? -1, this.tracker.totalDelivered])
           break
         }
       }
