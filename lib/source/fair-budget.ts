@@ -23,7 +23,8 @@
  * const budget = new FairBudget(150, 75)
  * budget.assign([{ topic: 't', partition: 0, epoch: 1 }, { topic: 't', partition: 1, epoch: 1 }])
  * if (budget.mayDeliver('t', 0, 1)) budget.delivered('t', 0, 1)
- * budget.finished('t', 0, 1) // true when a held batch may now go on (see `ready`)
+ * budget.finished('t', 0, 1)
+ * budget.wakes('t', 0, 1) // true when a held batch may now go on (see `ready`)
  */
 export class FairBudget {
   // Topic, then an array indexed by partition (as the tracker): no string built per record.
@@ -33,6 +34,9 @@ export class FairBudget {
   // Sum over owned partitions of max(0, reserve - inFlight): the places kept for partitions below reserve.
   #unusedReserve = 0
   #inFlight = 0
+  // The last topic looked up and its shares (records mostly come one topic at a time).
+  #lastTopic: string | undefined
+  #lastShares: (Share | undefined)[] | undefined
 
   /** @param resumeBelow A held batch of a partition at or above half its reserve resumes at this total. */
   constructor(
@@ -53,6 +57,7 @@ export class FairBudget {
   /** Replaces the owned partitions (kafkajs rebalances eagerly): each starts with none of its own in flight. */
   assign(partitions: readonly PartitionRef[]): void {
     this.#shares.clear()
+    this.#lastTopic = undefined
     this.#owned = 0
     for (const { topic, partition, epoch } of partitions) this.#add(topic, partition, epoch)
     this.#rebalance()
@@ -65,35 +70,52 @@ export class FairBudget {
 
   /** The next record of (topic, partition, epoch) may be delivered now (a partition not known is adopted). */
   mayDeliver(topic: string, partition: number, epoch: number): boolean {
-    if (this.#inFlight >= this.maxInFlight) return false
-    const share = this.#share(topic, partition, epoch)
-    if (share === STALE) return false
-    const own = share.inFlight
-    return own < this.#reserve || this.#inFlight + this.#unusedReserve < this.maxInFlight
+    return this.mayDeliverTo(this.shareOf(topic, partition, epoch))
   }
 
   /** A record of (topic, partition, epoch) was delivered. */
   delivered(topic: string, partition: number, epoch: number): void {
+    this.deliveredTo(this.shareOf(topic, partition, epoch))
+  }
+
+  /**
+   * The share of (topic, partition, epoch), for `mayDeliverTo` / `deliveredTo`: a source delivering a batch
+   * looks it up once, not per record. Valid until the next `assign` or `revokeAll`.
+   */
+  shareOf(topic: string, partition: number, epoch: number): Share {
+    return this.#share(topic, partition, epoch)
+  }
+
+  /** {@link mayDeliver} for a share from `shareOf`. */
+  mayDeliverTo(share: Share): boolean {
+    if (this.#inFlight >= this.maxInFlight || share === STALE) return false
+    return share.inFlight < this.#reserve || this.#inFlight + this.#unusedReserve < this.maxInFlight
+  }
+
+  /** {@link delivered} for a share from `shareOf`. */
+  deliveredTo(share: Share): void {
     this.#inFlight++
-    const share = this.#share(topic, partition, epoch)
     if (share === STALE) return
     if (share.inFlight < this.#reserve) this.#unusedReserve--
     share.inFlight++
   }
 
-  /**
-   * A delivered record finished. Returns true when a held batch may now go on (no partition turns `ready`
-   * without it): this partition is ready, the total just fell below `maxInFlight`, or it is at or below
-   * `resumeBelow`.
-   */
-  finished(topic: string, partition: number, epoch: number): boolean {
+  /** A delivered record of (topic, partition, epoch) finished. */
+  finished(topic: string, partition: number, epoch: number): void {
     this.#inFlight--
-    const wakes = this.#inFlight === this.maxInFlight - 1 || this.#inFlight <= this.resumeBelow
-    const share = this.#shares.get(topic)?.[partition]
-    if (share === undefined || share.epoch !== epoch || share.inFlight === 0) return wakes
+    const share = this.#find(topic, partition)
+    if (share === undefined || share.epoch !== epoch || share.inFlight === 0) return
     share.inFlight--
     if (share.inFlight < this.#reserve) this.#unusedReserve++
-    return wakes || this.ready(topic, partition, epoch)
+  }
+
+  /**
+   * Asked after a finish of (topic, partition, epoch), while a batch is held: true when a held batch may now
+   * go on (no partition turns `ready` on a finish without it): that partition is ready, the total just fell
+   * below `maxInFlight`, or it is at or below `resumeBelow`.
+   */
+  wakes(topic: string, partition: number, epoch: number): boolean {
+    return this.#inFlight === this.maxInFlight - 1 || this.#inFlight <= this.resumeBelow || this.ready(topic, partition, epoch)
   }
 
   /**
@@ -102,8 +124,10 @@ export class FairBudget {
    * `resumeBelow`.
    */
   ready(topic: string, partition: number, epoch: number): boolean {
-    if (!this.mayDeliver(topic, partition, epoch)) return false
-    return this.#share(topic, partition, epoch).inFlight < Math.ceil(this.#reserve / 2) || this.#inFlight <= this.resumeBelow
+    // Never adopts: a held batch's partition was adopted by its first delivery.
+    const share = this.#find(topic, partition)
+    if (share === undefined || share.epoch !== epoch || !this.mayDeliverTo(share)) return false
+    return share.inFlight < Math.ceil(this.#reserve / 2) || this.#inFlight <= this.resumeBelow
   }
 
   /** Another owned partition than (topic, partition) is `ready`: a batch held for this one would stall it. */
@@ -117,9 +141,17 @@ export class FairBudget {
     return false
   }
 
+  #find(topic: string, partition: number): Share | undefined {
+    if (topic !== this.#lastTopic) {
+      this.#lastTopic = topic
+      this.#lastShares = this.#shares.get(topic)
+    }
+    return this.#lastShares?.[partition]
+  }
+
   /** The partition's share; a partition not owned, or owned in a newer epoch, starts one (adopted). */
   #share(topic: string, partition: number, epoch: number): Share {
-    const share = this.#shares.get(topic)?.[partition]
+    const share = this.#find(topic, partition)
     if (share !== undefined && share.epoch === epoch) return share
     if (share !== undefined && share.epoch > epoch) return STALE // a record of an old epoch: no share
     const added = this.#add(topic, partition, epoch)
@@ -130,6 +162,7 @@ export class FairBudget {
   #add(topic: string, partition: number, epoch: number): Share {
     let shares = this.#shares.get(topic)
     if (shares === undefined) this.#shares.set(topic, (shares = []))
+    this.#lastTopic = undefined // a topic added or the map cleared: look it up again
     if (shares[partition] === undefined) this.#owned++
     const share = { epoch, inFlight: 0 }
     shares[partition] = share
@@ -154,7 +187,8 @@ export interface PartitionRef {
   readonly epoch: number
 }
 
-interface Share {
+/** One partition's part of the budget in one epoch (see `shareOf`). */
+export interface Share {
   epoch: number
   inFlight: number
 }

@@ -140,8 +140,9 @@ export class Session<K, V> {
   /** The tracker released `origin`'s place: held batches re-check once one of them may go on (FairBudget). */
   released(inFlight: number, origin: RecordOrigin): void {
     this.#drain.released(inFlight)
-    const wakes = this.#fair.finished(origin.topic, origin.partition, origin.epoch)
-    if (wakes && this.#heldForBudget > 0 && !this.#closing && !this.#drain.started) this.#budget.wake()
+    const { topic, partition, epoch } = origin
+    this.#fair.finished(topic, partition, epoch)
+    if (this.#heldForBudget > 0 && !this.#closing && !this.#drain.started && this.#fair.wakes(topic, partition, epoch)) this.#budget.wake()
   }
 
   /**
@@ -338,7 +339,7 @@ export class Session<K, V> {
   #deliver(lane: OwnedPartition, messages: readonly KafkaMessageLike[], from: number, generation: number): number {
     const { tracker, subscriber } = this
     const fair = this.#fair
-    const { topic, partition, epoch } = lane
+    const share = fair.shareOf(lane.topic, lane.partition, lane.epoch)
     const { keyDecoder, valueDecoder } = this.settings
     // A clock read per record costs about as much as delivering it: one per 64 records dates a record's
     // delivery at most 63 synchronous deliveries early, which only ages it.
@@ -346,12 +347,12 @@ export class Session<K, V> {
     const decoding = keyDecoder !== undefined || valueDecoder !== undefined
     let at = from
     for (; at < messages.length; at++) {
-      if (!fair.mayDeliver(topic, partition, epoch) || this.#stopped(generation)) break
+      if (!fair.mayDeliverTo(share) || this.#stopped(generation)) break
       const message = messages[at]!
       const record = decoding ? decodeRecord<K, V>(lane, message, keyDecoder, valueDecoder) : undecodedRecord<K, V>(lane, message)
       if ((at & 63) === 63) now = tracker.now()
       tracker.deliver(record, now)
-      fair.delivered(topic, partition, epoch)
+      fair.deliveredTo(share)
       subscriber.next(record)
     }
     return at
