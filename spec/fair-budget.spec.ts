@@ -178,12 +178,17 @@ describe('yieldsBatch', () => {
     // Mutation caught: dropping `state.readyOther &&` returns a stuck partition's batch, only to fetch it
     // again at once, with nobody else to serve: a busy loop.
     fc.assert(
-      fc.property(fc.boolean(), fc.boolean(), fc.nat(2_000), fc.integer({ min: 1, max: 1_000 }), (readyOther, deliveredSince, waitedMs, interval) => {
-        const back = yieldsBatch({ readyOther, deliveredSince, waitedMs, interval })
+      fc.property(fc.boolean(), fc.boolean(), fc.boolean(), fc.nat(2_000), fc.integer({ min: 1, max: 1_000 }), (readyOther, deliveredSince, stuck, waitedMs, interval) => {
+        const back = yieldsBatch({ readyOther, deliveredSince, stuck, waitedMs, interval })
         if (!readyOther) expect(back).to.equal(false)
         if (readyOther && waitedMs >= interval) expect(back).to.equal(true)
         // Without a delivery since the last return, not before a full interval: no busy refetch loop.
         if (!deliveredSince && waitedMs < interval) expect(back).to.equal(false)
+        // A partition that progresses keeps its batch (fetching it again costs a whole fetch) up to an interval.
+        // Mutation caught: dropping `state.stuck &&`.
+        if (!stuck && waitedMs < interval) expect(back).to.equal(false)
+        // A stuck one goes back at once while fetching is productive: the others are not held up.
+        if (readyOther && stuck && deliveredSince) expect(back).to.equal(true)
       }),
       { numRuns: 300 },
     )

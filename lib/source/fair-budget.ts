@@ -106,6 +106,7 @@ export class FairBudget {
     const share = this.#find(topic, partition)
     if (share === undefined || share.epoch !== epoch || share.inFlight === 0) return
     share.inFlight--
+    share.finished++
     if (share.inFlight < this.#reserve) this.#unusedReserve++
   }
 
@@ -164,7 +165,7 @@ export class FairBudget {
     if (shares === undefined) this.#shares.set(topic, (shares = []))
     this.#lastTopic = undefined // a topic added or the map cleared: look it up again
     if (shares[partition] === undefined) this.#owned++
-    const share = { epoch, inFlight: 0 }
+    const share = { epoch, inFlight: 0, finished: 0 }
     shares[partition] = share
     return share
   }
@@ -189,9 +190,11 @@ export interface PartitionRef {
 
 /** One partition's part of the budget in one epoch (see `shareOf`). */
 export interface Share {
-  epoch: number
+  readonly epoch: number
   inFlight: number
+  /** Records of this share finished so far: whether the partition progresses (see yieldsBatch). */
+  finished: number
 }
 
 // What a record of an epoch older than the owned one gets: never below any reserve, never counted.
-const STALE: Share = Object.freeze({ epoch: -1, inFlight: Number.MAX_SAFE_INTEGER }) as Share
+const STALE: Share = Object.freeze({ epoch: -1, inFlight: Number.MAX_SAFE_INTEGER, finished: 0 }) as Share

@@ -65,9 +65,10 @@ export class Session<K, V> {
   readonly #fair: FairBudget
   // Batches held for the budget now (not for a drain or a shutdown): for stats.
   #heldForBudget = 0
-  // Per partition: tracker.totalDelivered at the last two times its batch went back to kafkajs undelivered
-  // (see yieldsBatch; two, because the partition may come last in one fetch response and first in the next).
-  readonly #yields = new WeakMap<OwnedPartition, [number, number]>()
+  // Per partition, when its batch last went back to kafkajs undelivered (see yieldsBatch): tracker.totalDelivered
+  // at the last two times (the partition may come last in one fetch response and first in the next), and how
+  // many of its records had finished.
+  readonly #yields = new WeakMap<OwnedPartition, { older: number; last: number; finished: number }>()
   readonly #removers: (() => void)[] = []
   #starting: Promise<void> = Promise.resolve()
   #closing = false
@@ -291,9 +292,11 @@ export class Session<K, V> {
           if (this.#releases(generation, topic, partition, kafkaStopped)) return false
           if (this.#stopped(generation)) return true
           if (this.#fair.ready(topic, partition, lane.epoch)) return false
+          const last = this.#yields.get(lane)
           yields = yieldsBatch({
             readyOther: this.#fair.readyOther(topic, partition),
-            deliveredSince: this.tracker.totalDelivered > (this.#yields.get(lane)?.[0] ?? -1),
+            deliveredSince: this.tracker.totalDelivered > (last?.older ?? -1),
+            stuck: this.#fair.shareOf(topic, partition, lane.epoch).finished === (last?.finished ?? 0),
             waitedMs: this.tracker.now() - waitStart,
             interval: this.settings.heartbeatInterval,
           })
@@ -308,7 +311,8 @@ export class Session<K, V> {
         }
         if (kafkaError !== undefined || this.#releases(generation, topic, partition, kafkaStopped)) break
         if (yields) {
-          this.#yields.set(lane, [this.#yields.get(lane)?.[1] ?? -1, this.tracker.totalDelivered])
+          const { finished } = this.#fair.shareOf(topic, partition, lane.epoch)
+          this.#yields.set(lane, { older: this.#yields.get(lane)?.last ?? -1, last: this.tracker.totalDelivered, finished })
           break
         }
       }
