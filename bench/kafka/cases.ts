@@ -7,18 +7,21 @@
  * join (the first assignment: connecting and joining are left out, alike for every case, the JVM one too)
  * to the last record processed; the final commit is made after the clock stops, and then checked.
  */
-import { performance } from 'node:perf_hooks'
-import { Kafka, logLevel, type Consumer, type ConsumerConfig } from 'kafkajs'
+import { Kafka, logLevel } from 'kafkajs'
 import { fromKafka } from '../../lib/source/from-kafka'
-import type { OffsetTracker } from '../../lib/tracker/offset-tracker'
 import { recordKey } from '../../lib/record/record-key'
 import { commitOffsets } from '../../operators/commit-offsets'
 import { groupByKeyConcat } from '../../operators/group-by-key-concat'
 import { orderedMerge } from '../../operators/ordered-merge'
 import { roundTo } from '../shared/measure'
+import { Clock, countFinished, made } from './clock'
+import { handwrittenCtp, kafkaRxCtp } from './ctp'
 
 /** The Node cases, by name. */
-export type NodeCaseName = 'raw_each_batch' | 'kafka_rx_noop' | 'each_message_work' | 'kafka_rx_work'
+export type NodeCaseName =
+  | 'raw_each_batch' | 'kafka_rx_noop' | 'each_message_work' | 'kafka_rx_work'
+  // consume-transform-produce (ctp.ts)
+  | 'ctp_handwritten_noop' | 'kafka_rx_ctp_noop' | 'ctp_handwritten_work' | 'kafka_rx_ctp_work'
 
 /** What a child process is asked to run. */
 export interface CaseSpec {
@@ -60,6 +63,11 @@ export interface CaseResult {
    */
   each_batch_us_per_record: number | null
   peak_rss_mib: number
+  /**
+   * Bytes allocated on the V8 heap over the span per record (a lower bound, see HeapGrowth in clock.ts); null
+   * for the cases that do not measure it (all but the consume-transform-produce ones).
+   */
+  bytes_per_record: number | null
   /** True when the case stopped at a sample bound rather than at the end of the topic. */
   sampled: boolean
   /** False when the consumer did not shut down within 15 s after the last record (kafka-rx cases). */
@@ -95,6 +103,14 @@ async function measure(spec: CaseSpec, checkLag: boolean): Promise<CaseResult> {
       case 'kafka_rx_work':
         await kafkaRx(kafka, spec, clock)
         break
+      case 'ctp_handwritten_noop':
+      case 'ctp_handwritten_work':
+        await handwrittenCtp(kafka, spec, clock)
+        break
+      case 'kafka_rx_ctp_noop':
+      case 'kafka_rx_ctp_work':
+        await kafkaRxCtp(kafka, spec, clock)
+        break
     }
   } finally {
     clearTimeout(timeout)
@@ -110,93 +126,11 @@ async function measure(spec: CaseSpec, checkLag: boolean): Promise<CaseResult> {
     each_batch_us_per_record: roundTo((clock.eachBatchMs * 1000) / clock.count, 3),
     // maxRSS: the kernel's high-water mark of this process, in KiB.
     peak_rss_mib: roundTo(process.resourceUsage().maxRSS / 1024, 1),
+    bytes_per_record: clock.allocatedBytes === undefined ? null : roundTo(clock.allocatedBytes / clock.count, 0),
     sampled,
     closed: clock.closed,
     lag: sampled || !checkLag ? null : await lagOf(kafka, spec),
   }
-}
-
-/** Counts processed records; `done` resolves at the target count (or the sample time), `ms` is the span. */
-class Clock {
-  count = 0
-  #first = 0
-  #last = 0
-  #cpuFirst: NodeJS.CpuUsage | undefined
-  #cpuSpan: NodeJS.CpuUsage | undefined
-  #resolve!: () => void
-  #reject!: (error: unknown) => void
-  readonly done = new Promise<void>((resolve, reject) => {
-    this.#resolve = resolve
-    this.#reject = reject
-  })
-  #sampleTimer: NodeJS.Timeout | undefined
-  #batchStart = 0
-  /** Wall ms inside eachBatch calls within the span (see CaseResult.each_batch_us_per_record). */
-  eachBatchMs = 0
-  /** False when the consumer's shutdown did not finish in time (kafka-rx cases). */
-  closed = true
-
-  constructor(readonly target: number, readonly sampleMs: number | undefined) {}
-
-  started(): void {
-    if (this.#first !== 0) return
-    this.#first = performance.now()
-    this.#cpuFirst = process.cpuUsage()
-  }
-
-  processed(n: number): void {
-    if (this.#last !== 0) return
-    // The sample window opens at the first record processed (a slow first fetch must not leave it empty).
-    if (this.count === 0 && this.sampleMs !== undefined) this.#sampleTimer = setTimeout(() => this.#finish(), this.sampleMs)
-    this.count += n
-    if (this.count >= this.target) this.#finish()
-  }
-
-  fail(error: unknown): void {
-    this.#reject(error)
-  }
-
-  batchStarted(): void {
-    if (this.#first !== 0 && this.#last === 0) this.#batchStart = performance.now()
-  }
-
-  batchEnded(): void {
-    if (this.#batchStart === 0) return
-    // A batch during which the span ended counts up to the end.
-    const end = this.#last === 0 ? performance.now() : Math.min(performance.now(), this.#last)
-    this.eachBatchMs += Math.max(0, end - this.#batchStart)
-    this.#batchStart = 0
-  }
-
-  get finished(): boolean {
-    return this.#last !== 0
-  }
-
-  get ms(): number {
-    return this.#last - this.#first
-  }
-
-  /** CPU ms (user + system) of the process over the span. */
-  get cpuMs(): number {
-    const span = this.#cpuSpan
-    return span === undefined ? 0 : (span.user + span.system) / 1000
-  }
-
-  #finish(): void {
-    if (this.#last !== 0) return
-    this.#last = performance.now()
-    this.#cpuSpan = process.cpuUsage(this.#cpuFirst)
-    clearTimeout(this.#sampleTimer)
-    this.#resolve()
-  }
-}
-
-function made(kafka: Kafka, spec: CaseSpec, clock: Clock, extra: Partial<ConsumerConfig> = {}): Consumer {
-  const c = kafka.consumer({ groupId: spec.groupId, ...extra })
-  c.on(c.events.GROUP_JOIN, () => clock.started())
-  c.on(c.events.START_BATCH_PROCESS, () => clock.batchStarted())
-  c.on(c.events.END_BATCH_PROCESS, () => clock.batchEnded())
-  return c
 }
 
 /** Case 1, the client ceiling: kafkajs eachBatch, nothing done per record, one commit at the end. */
@@ -277,21 +211,6 @@ async function kafkaRx(kafka: Kafka, spec: CaseSpec, clock: Clock): Promise<void
     // commit missed) rather than hanging the whole suite.
     clock.closed = await Promise.race([source.closed().then(() => true), sleep(CLOSE_TIMEOUT_MS).then(() => false)])
   }
-}
-
-/**
- * Counts the records the pipeline finished (commitOffsets finishes each in the tracker) every millisecond,
- * rather than with an operator of the bench's own in the pipeline: the raw case counts per batch, so a
- * per-record stage here would charge kafka-rx for the bench's counting. The last record is seen at most
- * about a millisecond late, which counts against kafka-rx.
- */
-function countFinished(tracker: OffsetTracker, clock: Clock): NodeJS.Timeout {
-  let counted = 0
-  return setInterval(() => {
-    const finished = tracker.totalFinished
-    if (finished > counted) clock.processed(finished - counted)
-    counted = finished
-  }, 1)
 }
 
 /** Records of the topic the case's group has not committed. */

@@ -80,6 +80,7 @@ export async function runParallelConsumer(classpath: string, spec: JvmCaseSpec, 
     cpu_us_per_record: null, // not measured for the JVM's window
     each_batch_us_per_record: null,
     peak_rss_mib: parsed.peak_rss_mib,
+    bytes_per_record: null,
     sampled: false,
     closed: true,
     lag: null,

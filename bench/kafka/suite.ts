@@ -12,12 +12,17 @@
  *    partitionsConsumedConcurrently = partitions (a time- or count-bounded sample: it is slow), against
  *    kafka-rx with per-key order and `concurrency` at once.
  * 4. `parallel_consumer_work`: Confluent Parallel Consumer, KEY order, `concurrency` threads, the same work.
+ * 5. Consume-transform-produce (ctp.ts), each record copied to an output topic, committed after its send:
+ *    `ctp_handwritten_noop` / `kafka_rx_ctp_noop` (no work) and `ctp_handwritten_work` / `kafka_rx_ctp_work`
+ *    (`workMs` per record): kafkajs eachBatch + sendBatch by hand against fromKafka, groupByKeyConcat,
+ *    orderedMerge, publish, commitOffsets. Their heap bytes allocated per record are measured too.
  *
  * `--json` prints one JSON object as the last line: `noop_vs_raw` (2 / 1: the median over raw/no-op pairs run
  * back to back, `--noop-pairs` more after the reps; with `--warmups N` each of those runs measures a pass over
  * the topic after N unmeasured ones in its process, i.e. warm code), `work_vs_kafkajs` (kafka-rx /
  * eachMessage), `work_vs_parallel_consumer` (kafka-rx / Parallel Consumer; null with --no-jvm), and each
- * case's records/s and peak RSS (median records/s over the reps, highest peak).
+ * case's records/s and peak RSS (median records/s over the reps, highest peak); `ctp_noop_vs_handwritten` and
+ * `ctp_work_vs_handwritten` (kafka-rx / hand-written, consume-transform-produce without and with work).
  *
  * @example
  * npm run bench -- kafka                        # the table
@@ -113,6 +118,9 @@ export async function run(args: string[]): Promise<void> {
     for (let rep = 1; rep <= options.reps; rep++) {
       const order: (NodeCaseName | 'parallel_consumer_work')[] = [...pairOrder(rep), 'each_message_work', 'kafka_rx_work']
       if (classpath !== undefined) order.push('parallel_consumer_work')
+      // Consume-transform-produce, each kafka-rx case beside its hand-written one, the first alternating.
+      const ctp = (a: NodeCaseName, b: NodeCaseName): NodeCaseName[] => (rep % 2 === 1 ? [a, b] : [b, a])
+      order.push(...ctp('ctp_handwritten_noop', 'kafka_rx_ctp_noop'), ...ctp('ctp_handwritten_work', 'kafka_rx_ctp_work'))
       for (const name of order) {
         const groupId = `${topic}-${name}-${rep}`
         const result = name === 'parallel_consumer_work'
@@ -215,7 +223,8 @@ async function lagOf(brokers: string[], topic: string, groupId: string): Promise
 
 function describe(r: CaseResult): string {
   const cpu = r.cpu_us_per_record === null ? '' : `, ${r.cpu_us_per_record} CPU µs/record, ${r.each_batch_us_per_record} µs/record in eachBatch`
-  return `${fmt(r.records_per_s).padStart(9)} records/s  (${r.records} records in ${(r.ms / 1000).toFixed(1)} s${cpu}, peak RSS ${r.peak_rss_mib} MiB)`
+  const bytes = r.bytes_per_record === null || r.bytes_per_record === undefined ? '' : `, ${r.bytes_per_record} heap bytes/record`
+  return `${fmt(r.records_per_s).padStart(9)} records/s  (${r.records} records in ${(r.ms / 1000).toFixed(1)} s${cpu}${bytes}, peak RSS ${r.peak_rss_mib} MiB)`
 }
 
 /** One case over its reps: median records/s, highest peak RSS. */
@@ -226,6 +235,8 @@ export interface KafkaCaseFigures {
   /** Median µs per record inside eachBatch (the case's own handling of fetched records; null for the JVM case). */
   each_batch_us_per_record: number | null
   peak_rss_mib: number
+  /** Median heap bytes allocated per record (consume-transform-produce cases; null for the others). */
+  bytes_per_record: number | null
   runs_records_per_s: number[]
   records: number
   ms: number
@@ -248,7 +259,11 @@ export interface KafkaReport {
   noop_vs_raw_of_medians: number
   work_vs_kafkajs: number
   work_vs_parallel_consumer: number | null
-  targets: { noop_vs_raw: number; work_vs_kafkajs: number; work_vs_parallel_consumer: number }
+  /** Consume-transform-produce, no work: kafka_rx_ctp_noop records/s over ctp_handwritten_noop's (medians). */
+  ctp_noop_vs_handwritten: number
+  /** The same with `workMs` per record: kafka_rx_ctp_work over ctp_handwritten_work. */
+  ctp_work_vs_handwritten: number
+  targets: { noop_vs_raw: number; work_vs_kafkajs: number; work_vs_parallel_consumer: number; ctp_noop_vs_handwritten: number; ctp_work_vs_handwritten: number }
   cases: Record<string, KafkaCaseFigures>
   config: Omit<Options, 'json' | 'cpuProf'>
   machine: { nproc: number; cpu: string; node: string; kafka: string; loadavg: number[] }
@@ -265,8 +280,9 @@ function makeReport(runs: Map<string, CaseResult[]>, pairs: { raw: CaseResult; n
     const mid = results[[...results.keys()].sort((a, b) => rates[a]! - rates[b]!)[Math.floor(results.length / 2)]!]!
     const cpu = results.map((r) => r.cpu_us_per_record).filter((c): c is number => c !== null)
     const inBatch = results.map((r) => r.each_batch_us_per_record).filter((c): c is number => c !== null)
+    const bytes = results.map((r) => r.bytes_per_record).filter((b): b is number => b !== null && b !== undefined)
     cases[name] = {
-      records_per_s: mid.records_per_s, cpu_us_per_record: cpu.length === 0 ? null : medianOf(cpu), each_batch_us_per_record: inBatch.length === 0 ? null : medianOf(inBatch), peak_rss_mib: Math.max(...results.map((r) => r.peak_rss_mib)), runs_records_per_s: rates,
+      records_per_s: mid.records_per_s, cpu_us_per_record: cpu.length === 0 ? null : medianOf(cpu), each_batch_us_per_record: inBatch.length === 0 ? null : medianOf(inBatch), peak_rss_mib: Math.max(...results.map((r) => r.peak_rss_mib)), bytes_per_record: bytes.length === 0 ? null : roundTo(median(bytes), 0), runs_records_per_s: rates,
       records: mid.records, ms: mid.ms, sampled: mid.sampled, closed: results.every((r) => r.closed), lag: results.reduce<number | null>((m, r) => (r.lag === null ? m : Math.max(m ?? 0, r.lag)), null),
     }
   }
@@ -284,7 +300,9 @@ function makeReport(runs: Map<string, CaseResult[]>, pairs: { raw: CaseResult; n
     noop_vs_raw_of_medians: ratio(rate('kafka_rx_noop'), rate('raw_each_batch')),
     work_vs_kafkajs: ratio(rate('kafka_rx_work'), rate('each_message_work')),
     work_vs_parallel_consumer: cases.parallel_consumer_work === undefined ? null : ratio(rate('kafka_rx_work'), rate('parallel_consumer_work')),
-    targets: { noop_vs_raw: 0.85, work_vs_kafkajs: 10, work_vs_parallel_consumer: 1 },
+    ctp_noop_vs_handwritten: ratio(rate('kafka_rx_ctp_noop'), rate('ctp_handwritten_noop')),
+    ctp_work_vs_handwritten: ratio(rate('kafka_rx_ctp_work'), rate('ctp_handwritten_work')),
+    targets: { noop_vs_raw: 0.85, work_vs_kafkajs: 10, work_vs_parallel_consumer: 1, ctp_noop_vs_handwritten: 0.9, ctp_work_vs_handwritten: 5 },
     cases,
     config,
     machine: { nproc: os.cpus().length, cpu: os.cpus()[0]?.model ?? 'unknown', node: process.version, kafka: kafkaVersion, loadavg: os.loadavg().map((l) => Math.round(l * 100) / 100) },
@@ -297,9 +315,9 @@ function printTable(r: KafkaReport): void {
   out(`kafka suite: ${r.config.records} records, ${r.config.partitions} partitions, ${r.config.keys} keys, work ${r.config.workMs} ms, concurrency ${r.config.concurrency}, reps ${r.config.reps}`)
   out(`machine: ${r.machine.nproc} x ${r.machine.cpu}, node ${r.machine.node}, Kafka ${r.machine.kafka}, load average ${r.machine.loadavg.join(' ')}`)
   out()
-  out(`${'case'.padEnd(24)} ${'records/s'.padStart(10)} ${'records'.padStart(8)} ${'s'.padStart(6)} ${'CPU µs/rec'.padStart(10)} ${'eachBatch µs/rec'.padStart(16)} ${'peak RSS MiB'.padStart(13)} ${'lag'.padStart(5)}  runs (records/s)`)
+  out(`${'case'.padEnd(24)} ${'records/s'.padStart(10)} ${'records'.padStart(8)} ${'s'.padStart(6)} ${'CPU µs/rec'.padStart(10)} ${'eachBatch µs/rec'.padStart(16)} ${'peak RSS MiB'.padStart(13)} ${'bytes/rec'.padStart(9)} ${'lag'.padStart(5)}  runs (records/s)`)
   for (const [name, c] of Object.entries(r.cases)) {
-    out(`${name.padEnd(24)} ${fmt(c.records_per_s).padStart(10)} ${String(c.records).padStart(8)} ${(c.ms / 1000).toFixed(1).padStart(6)} ${String(c.cpu_us_per_record ?? '-').padStart(10)} ${String(c.each_batch_us_per_record ?? '-').padStart(16)} ${c.peak_rss_mib.toFixed(1).padStart(13)} ${String(c.lag ?? '-').padStart(5)}  ${c.runs_records_per_s.map(fmt).join(', ')}${c.sampled ? '  (sample)' : ''}${c.closed ? '' : '  (shutdown hung)'}`)
+    out(`${name.padEnd(24)} ${fmt(c.records_per_s).padStart(10)} ${String(c.records).padStart(8)} ${(c.ms / 1000).toFixed(1).padStart(6)} ${String(c.cpu_us_per_record ?? '-').padStart(10)} ${String(c.each_batch_us_per_record ?? '-').padStart(16)} ${c.peak_rss_mib.toFixed(1).padStart(13)} ${String(c.bytes_per_record ?? '-').padStart(9)} ${String(c.lag ?? '-').padStart(5)}  ${c.runs_records_per_s.map(fmt).join(', ')}${c.sampled ? '  (sample)' : ''}${c.closed ? '' : '  (shutdown hung)'}`)
   }
   out()
   const line = (name: string, value: number | null, target: number): void =>
@@ -309,6 +327,8 @@ function printTable(r: KafkaReport): void {
   out(`${''.padEnd(26)} on CPU time ${r.noop_vs_raw_cpu}; median over median of all runs ${r.noop_vs_raw_of_medians}`)
   line('work_vs_kafkajs', r.work_vs_kafkajs, r.targets.work_vs_kafkajs)
   line('work_vs_parallel_consumer', r.work_vs_parallel_consumer, r.targets.work_vs_parallel_consumer)
+  line('ctp_noop_vs_handwritten', r.ctp_noop_vs_handwritten, r.targets.ctp_noop_vs_handwritten)
+  line('ctp_work_vs_handwritten', r.ctp_work_vs_handwritten, r.targets.ctp_work_vs_handwritten)
 }
 
 /** The median to three decimals; NaN for none. */

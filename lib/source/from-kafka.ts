@@ -27,8 +27,10 @@ export type { KafkaSource, SourceRecord } from './source-observable'
  *   may be committed is the tracker's watermark, past *finished* records only. Offsets the fetch skipped
  *   (compaction, transaction markers) are fed to `tracker.advance`, so a fully processed partition ends
  *   with zero lag.
- * - **Back-pressure.** At most `maxInFlight` records delivered and unfinished. When the budget is used up
- *   inside `eachBatch`, every owned partition is paused and the batch waits, calling `heartbeat()` every
+ * - **Back-pressure.** At most `maxInFlight` records delivered and unfinished, shared fairly across the owned
+ *   partitions (`FairBudget`: each has a reserve the others cannot take, so a slow partition never stalls
+ *   the others; a batch over its share goes back to kafkajs while another partition is ready). When the
+ *   budget is used up inside `eachBatch`, the batch waits (holding its fetcher), calling `heartbeat()` every
  *   `budgetHeartbeatInterval` so the member stays in the group, until finished records bring the count down to
  *   `resumeBelow`; then fetching resumes and the batch goes on (waiting there resumes at once, where
  *   kafkajs would only look at paused partitions again after `maxWaitTimeInMs`). A heartbeat that finds

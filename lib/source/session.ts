@@ -3,6 +3,8 @@ import type { Decoder } from '../record/decoders'
 import { Drain, DrainTimeoutError, listenAbort } from './drain'
 import { ConsumerReuseError } from './consumer-reuse-error'
 import { BudgetWait } from './budget-wait'
+import { FairBudget } from './fair-budget'
+import { yieldsBatch } from './batch-yield'
 import { KafkaCommitSink } from './commit-sink'
 import { StartCommits } from './start-commits'
 import type { DelegatedCommits } from './delegated-commits'
@@ -21,7 +23,7 @@ import type {
 } from '../client/consumer'
 import type { OffsetTracker } from '../tracker/offset-tracker'
 import type { OwnedPartition, PartitionEpochs } from '../tracker/partition-epochs'
-import type { TrackedCommitOffset } from '../record/record'
+import type { RecordOrigin, TrackedCommitOffset } from '../record/record'
 
 export type { SessionRecord } from './record-decoding'
 
@@ -60,8 +62,14 @@ export class Session<K, V> {
   readonly #sink: KafkaCommitSink
   // The start position of each assignment, committed before its first record is delivered.
   readonly #starts: StartCommits
-  // The in-flight budget is used up: delivery waits (see BudgetWait) until it is back to resumeBelow.
-  #exhausted = false
+  // The in-flight budget, shared fairly across the owned partitions (see FairBudget).
+  readonly #fair: FairBudget
+  // Batches held for the budget now (not for a drain or a shutdown): for stats.
+  #heldForBudget = 0
+  // Per partition, when its batch last went back to kafkajs undelivered (see yieldsBatch): tracker.totalDelivered
+  // at the last two times (the partition may come last in one fetch response and first in the next), and how
+  // many of its records had finished.
+  readonly #yields = new WeakMap<OwnedPartition, { older: number; last: number; finished: number }>()
   readonly #removers: (() => void)[] = []
   #starting: Promise<void> = Promise.resolve()
   #closing = false
@@ -84,6 +92,7 @@ export class Session<K, V> {
     this.#sink = new KafkaCommitSink(consumer, epochs)
     this.#starts = new StartCommits(this.#sink, delegate)
     this.#budget = new BudgetWait(settings.heartbeatInterval)
+    this.#fair = new FairBudget(settings.maxInFlight, settings.resumeBelow)
     this.done = new Promise<void>((resolve, reject) => {
       this.#settle = (error) => (error === undefined ? resolve() : reject(error))
     })
@@ -130,18 +139,17 @@ export class Session<K, V> {
     return sent
   }
 
-  /** True while the in-flight budget is used up: no record is delivered, and held batches stop their fetchers. */
+  /** True while a batch is held for the in-flight budget: held batches stop their fetchers. */
   get paused(): boolean {
-    return this.#exhausted
+    return this.#heldForBudget > 0
   }
 
-  /** The tracker released budget: resume fetching (and waiting batches) once at the low-water mark. */
-  released(inFlight: number): void {
+  /** The tracker released `origin`'s place: held batches re-check once one of them may go on (FairBudget). */
+  released(inFlight: number, origin: RecordOrigin): void {
     this.#drain.released(inFlight)
-    if (inFlight <= this.settings.resumeBelow && !this.#closing && !this.#drain.started && this.#exhausted) {
-      this.#exhausted = false
-      this.#budget.wake()
-    }
+    const { topic, partition, epoch } = origin
+    this.#fair.finished(topic, partition, epoch)
+    if (this.#heldForBudget > 0 && !this.#closing && !this.#drain.started && this.#fair.wakes(topic, partition, epoch)) this.#budget.wake()
   }
 
   /**
@@ -233,6 +241,7 @@ export class Session<K, V> {
     // the old generation is gone, so its offsets are not committed.
     this.#revokeAll(false)
     this.epochs.assign(assignment)
+    this.#fair.assign(this.epochs.assigned().flatMap(({ topic, partitions }) => partitions.map((p) => this.epochs.lane(topic, p))))
     this.#budget.wake() // held batches of the old generation return, so that kafkajs's rejoin goes on
   }
 
@@ -246,6 +255,7 @@ export class Session<K, V> {
       this.epochs.revokeAll()
     }
     this.tracker.revokeAll()
+    this.#fair.revokeAll()
     this.#budget.wake() // held batches of the revoked generation return at once, not at their next heartbeat
   }
 
@@ -279,10 +289,38 @@ export class Session<K, V> {
         }
         if (delivered === messages.length) break
         if (this.#releases(generation, topic, partition, kafkaStopped)) break
-        // Budget used (or draining, or closing): hold the batch, and with it its fetcher (see BudgetWait).
-        if (this.tracker.inFlight >= this.settings.maxInFlight) this.#exhausted = true
-        kafkaError = await this.#budget.wait(heartbeat, () => !this.#releases(generation, topic, partition, kafkaStopped) && this.#holds(generation))
+        // Budget used (or draining, or closing): hold the batch, and with it its fetcher (see BudgetWait),
+        // unless another partition is ready: then the batch goes back to kafkajs (see yieldsBatch).
+        const waitStart = this.tracker.now()
+        let yields = false
+        const hold = (): boolean => {
+          yields = false
+          if (this.#releases(generation, topic, partition, kafkaStopped)) return false
+          if (this.#stopped(generation)) return true
+          if (this.#fair.ready(topic, partition, lane.epoch)) return false
+          const last = this.#yields.get(lane)
+          yields = yieldsBatch({
+            readyOther: this.#fair.readyOther(topic, partition),
+            deliveredSince: this.tracker.totalDelivered > (last?.older ?? -1),
+            stuck: this.#fair.shareOf(topic, partition, lane.epoch).finished === (last?.finished ?? 0),
+            waitedMs: this.tracker.now() - waitStart,
+            interval: this.settings.heartbeatInterval,
+          })
+          return !yields
+        }
+        const forBudget = !this.#stopped(generation)
+        if (forBudget) this.#heldForBudget++
+        try {
+          kafkaError = await this.#budget.wait(heartbeat, hold)
+        } finally {
+          if (forBudget) this.#heldForBudget--
+        }
         if (kafkaError !== undefined || this.#releases(generation, topic, partition, kafkaStopped)) break
+        if (yields) {
+          const { finished } = this.#fair.shareOf(topic, partition, lane.epoch)
+          this.#yields.set(lane, { older: this.#yields.get(lane)?.last ?? -1, last: this.tracker.totalDelivered, finished })
+          break
+        }
       }
       // A rejoin while this batch waited gave the partition a new epoch and kafkajs a new fetch position,
       // which a stale resolve must not move.
@@ -310,26 +348,24 @@ export class Session<K, V> {
    */
   #deliver(lane: OwnedPartition, messages: readonly KafkaMessageLike[], from: number, generation: number): number {
     const { tracker, subscriber } = this
-    const { maxInFlight, keyDecoder, valueDecoder } = this.settings
+    const fair = this.#fair
+    const share = fair.shareOf(lane.topic, lane.partition, lane.epoch)
+    const { keyDecoder, valueDecoder } = this.settings
     // A clock read per record costs about as much as delivering it: one per 64 records dates a record's
     // delivery at most 63 synchronous deliveries early, which only ages it.
     let now = tracker.now()
     const decoding = keyDecoder !== undefined || valueDecoder !== undefined
     let at = from
     for (; at < messages.length; at++) {
-      if (tracker.inFlight >= maxInFlight || this.#stopped(generation)) break
+      if (!fair.mayDeliverTo(share) || this.#stopped(generation)) break
       const message = messages[at]!
       const record = decoding ? decodeRecord<K, V>(lane, message, keyDecoder, valueDecoder) : undecodedRecord<K, V>(lane, message)
       if ((at & 63) === 63) now = tracker.now()
       tracker.deliver(record, now)
+      fair.deliveredTo(share)
       subscriber.next(record)
     }
     return at
-  }
-
-  /** A held batch must wait: nothing may be delivered now, or the budget is used up. */
-  #holds(generation: number): boolean {
-    return this.#exhausted || this.#stopped(generation)
   }
 
   /**

@@ -144,8 +144,8 @@ export class KafkaSourceObservable<K, V> extends Observable<SourceRecord<K, V>> 
 
   #newTracker(): OffsetTracker {
     const tracker: OffsetTracker = new OffsetTracker({
-      onRelease: (inFlight) => {
-        if (this.#session?.tracker === tracker) this.#session.released(inFlight)
+      onRelease: (inFlight, released) => {
+        if (this.#session?.tracker === tracker) this.#session.released(inFlight, released)
       },
     })
     return tracker

@@ -34,7 +34,7 @@ export type { OffsetTrackerOptions } from './options'
  */
 export class OffsetTracker {
   readonly #now: () => number
-  readonly #onRelease: ((inFlight: number) => void) | undefined
+  readonly #onRelease: ((inFlight: number, released: RecordOrigin) => void) | undefined
   // Topic, then an array indexed by partition: no string key built per record on the hot path.
   readonly #topics = new Map<string, (Slot | undefined)[]>()
   // The last topic looked up and its slots: a pipeline's records mostly come one topic at a time. Topics are
@@ -100,13 +100,13 @@ export class OffsetTracker {
     const p = slot.current
     if (p !== undefined && p.epoch === epoch) {
       if (!p.finish(seq)) return false
-      this.#release()
+      this.#release(origin)
       return true
     }
     const old = slot.retired?.get(epoch)
     if (old !== undefined && old.finish(seq)) {
       if (old.unfinished === 0) slot.retired!.delete(epoch)
-      this.#release()
+      this.#release(origin)
     }
     return false
   }
@@ -208,8 +208,8 @@ export class OffsetTracker {
     return slots
   }
 
-  #release(): void {
+  #release(origin: RecordOrigin): void {
     this.#inFlight--
-    this.#onRelease?.(this.#inFlight)
+    this.#onRelease?.(this.#inFlight, origin)
   }
 }

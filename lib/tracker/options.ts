@@ -2,13 +2,14 @@
  * `OffsetTracker`'s options and their call-time check. Apart from `offset-tracker.ts` so that the tracker's
  * file holds only its state and the per-record path.
  */
+import type { RecordOrigin } from '../record/record'
 
 /** Options of {@link OffsetTracker}. */
 export interface OffsetTrackerOptions {
   /** Clock in ms for ages. Default `Date.now`; pass `() => scheduler.now()` in virtual time. */
   now?: () => number
-  /** Called after a finish (or revoke) released in-flight budget, with the new total `inFlight`. */
-  onRelease?: (inFlight: number) => void
+  /** Called after a finish released in-flight budget, with the new total `inFlight` and the finished record. */
+  onRelease?: (inFlight: number, released: RecordOrigin) => void
 }
 
 /**
@@ -24,7 +25,7 @@ export interface OffsetTrackerOptions {
  *
  * @throws {TypeError} When `now` or `onRelease` is not a function.
  */
-export function trackerOptions(options: OffsetTrackerOptions): { now: () => number; onRelease: ((inFlight: number) => void) | undefined } {
+export function trackerOptions(options: OffsetTrackerOptions): { now: () => number; onRelease: ((inFlight: number, released: RecordOrigin) => void) | undefined } {
   const { now = Date.now, onRelease } = options
   if (typeof now !== 'function') throw new TypeError('OffsetTracker: options.now must be a function')
   if (onRelease !== undefined && typeof onRelease !== 'function') {

@@ -13,7 +13,7 @@ import { orderedMerge } from '../../operators/ordered-merge'
 import { createTopic, testKafka, uniqueName } from './broker-hooks'
 import { suiteClients } from './fixtures/clients'
 import {
-  CommitAudit, committedOffsetsOf, endOffsetsOf, KeyOrderCheck, pairs, produceKeyedSequence, sequenceOf, sleep, until,
+  CommitAudit, committedOffsetsOf, endOffsetsOf, KeyOrderCheck, pairs, produceKeyedSequence, sequenceOf, sleep, soloShare, until,
 } from './fixtures/source-harness'
 
 type Rec = SourceRecord<Buffer | null, Buffer | null>
@@ -23,7 +23,7 @@ async function runPipeline(
   consumer: Consumer,
   topic: string,
   total: number,
-  options: { maxInFlight: number; concurrency: number; work: (r: Rec) => Promise<void> },
+  options: { maxInFlight: number; partitions: number; concurrency: number; work: (r: Rec) => Promise<void> },
 ): Promise<{ maxSeen: number; timesFull: number; order: KeyOrderCheck; audit: CommitAudit }> {
   const audit = new CommitAudit()
   const order = new KeyOrderCheck()
@@ -43,7 +43,8 @@ async function runPipeline(
       tap(() => {
         inFlight++
         observe()
-        if (inFlight === options.maxInFlight) timesFull++
+        // At a partition's limit under the fair budget (soloShare: maxInFlight itself for one partition).
+        if (inFlight === soloShare(options.maxInFlight, options.partitions)) timesFull++
       }),
       groupByKeyConcat(
         recordKey,
@@ -87,6 +88,7 @@ describe('integration: back-pressure', function () {
     const consumer = testKafka('back-pressure').consumer({ groupId, maxWaitTimeInMs: 250 })
     const { maxSeen, timesFull, order, audit } = await runPipeline(consumer, topic, total, {
       maxInFlight: 50,
+      partitions: 4,
       concurrency: 16,
       work: () => sleep(Math.floor(Math.random() * 4)),
     })
@@ -112,6 +114,7 @@ describe('integration: back-pressure', function () {
     consumer.on(consumer.events.REBALANCING, () => rebalances++)
     const { maxSeen, timesFull, order } = await runPipeline(consumer, topic, total, {
       maxInFlight: 10,
+      partitions: 1,
       concurrency: 4,
       // Offset 0 outlives the session timeout; everything behind it in the partition waits in orderedMerge,
       // so the budget fills up and fetching stays paused until it finishes.

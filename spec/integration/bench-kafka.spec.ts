@@ -36,11 +36,16 @@ describe('bench: kafka suite (smoke)', function () {
     positive(report.noop_vs_raw_of_medians)
     positive(report.work_vs_kafkajs)
     expect(report).to.have.property('work_vs_parallel_consumer', null) // --no-jvm
+    // Consume-transform-produce (issue 20, part 3), with their targets.
+    positive(report.ctp_noop_vs_handwritten)
+    positive(report.ctp_work_vs_handwritten)
+    expect(report.targets).to.include({ ctp_noop_vs_handwritten: 0.9, ctp_work_vs_handwritten: 5 })
   })
 
   it('reports records/s and peak RSS for every Node case, and zero lag where the whole topic was consumed', () => {
     const cases = report.cases as Record<string, Record<string, unknown>>
-    for (const name of ['raw_each_batch', 'kafka_rx_noop', 'each_message_work', 'kafka_rx_work']) {
+    const ctp = ['ctp_handwritten_noop', 'kafka_rx_ctp_noop', 'ctp_handwritten_work', 'kafka_rx_ctp_work']
+    for (const name of ['raw_each_batch', 'kafka_rx_noop', 'each_message_work', 'kafka_rx_work', ...ctp]) {
       expect(cases, name).to.have.property(name)
       positive(cases[name]!.records_per_s)
       positive(cases[name]!.peak_rss_mib)
@@ -49,7 +54,13 @@ describe('bench: kafka suite (smoke)', function () {
       expect(Number.isFinite(inBatch) && (inBatch as number) >= 0, `${name} each_batch_us_per_record: ${String(inBatch)}`).to.equal(true)
       if (cases[name]!.sampled === false) expect(cases[name]!.lag, `${name} lag`).to.equal(0)
     }
-    for (const name of ['raw_each_batch', 'kafka_rx_noop', 'kafka_rx_work']) expect(cases[name]!.records, name).to.equal(5_000)
+    for (const name of ['raw_each_batch', 'kafka_rx_noop', 'kafka_rx_work', ...ctp]) expect(cases[name]!.records, name).to.equal(5_000)
+  })
+
+  it('reports heap bytes allocated per record for the consume-transform-produce cases only', () => {
+    const cases = report.cases as Record<string, Record<string, unknown>>
+    for (const name of ['ctp_handwritten_noop', 'kafka_rx_ctp_noop', 'ctp_handwritten_work', 'kafka_rx_ctp_work']) positive(cases[name]!.bytes_per_record)
+    expect(cases.raw_each_batch!.bytes_per_record).to.equal(null)
   })
 
   it('names the machine and the configuration', () => {

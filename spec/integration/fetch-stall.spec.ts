@@ -17,7 +17,7 @@ import { groupByKeyConcat } from '../../operators/group-by-key-concat'
 import { orderedMerge } from '../../operators/ordered-merge'
 import { createTopic, testKafka, uniqueName } from './broker-hooks'
 import { suiteClients } from './fixtures/clients'
-import { sleep, until } from './fixtures/source-harness'
+import { sleep, soloShare, until } from './fixtures/source-harness'
 
 type Rec = SourceRecord<Buffer | null, Buffer | null>
 
@@ -39,7 +39,7 @@ interface Run {
 }
 
 /** fromKafka -> groupByKeyConcat (work waits on `gate`, then `workMs`) -> orderedMerge -> commitOffsets. */
-function runPipeline(consumer: Consumer, topic: string, options: { maxInFlight: number; workMs: number; signal?: AbortSignal }): Run {
+function runPipeline(consumer: Consumer, topic: string, options: { maxInFlight: number; workMs: number; signal?: AbortSignal; partitions?: number }): Run {
   const source = fromKafka(consumer, {
     topics: [topic], fromBeginning: true, maxInFlight: options.maxInFlight, ...(options.signal ? { signal: options.signal } : {}),
   })
@@ -57,7 +57,8 @@ function runPipeline(consumer: Consumer, topic: string, options: { maxInFlight: 
     .pipe(
       tap((r) => {
         delivered.push({ partition: r.partition, at: Date.now() })
-        if (source.tracker.inFlight >= options.maxInFlight) full++
+        // At a partition's limit under the fair budget (soloShare; maxInFlight itself when every reserve is 0).
+        if (source.tracker.inFlight >= soloShare(options.maxInFlight, options.partitions ?? 1)) full++
       }),
       groupByKeyConcat(recordKey, async (_r: Rec) => {
         await opened
@@ -94,7 +95,7 @@ describe('integration: fetch stalls and user pauses (kafkajs default consumer op
     const topic = await createTopic('user-pause', 2)
     const consumer = consumerOf(uniqueName('user-pause'))
     await produce(clients.producer, topic, 0, 20, 'a')
-    const run = runPipeline(consumer, topic, { maxInFlight: 8, workMs: 1 })
+    const run = runPipeline(consumer, topic, { maxInFlight: 8, workMs: 1, partitions: 2 })
     cleanup.push(async () => {
       run.subscription.unsubscribe()
       await run.source.closed()
