@@ -14,7 +14,7 @@ import { commitOffsets } from '../../operators/commit-offsets'
 import { groupByKeyConcat } from '../../operators/group-by-key-concat'
 import { orderedMerge } from '../../operators/ordered-merge'
 import { roundTo } from '../shared/measure'
-import { Clock, countFinished, made } from './clock'
+import { Clock, countBatch, made, runToEnd } from './clock'
 import { handwrittenCtp, kafkaRxCtp } from './ctp'
 
 /** The Node cases, by name. */
@@ -77,7 +77,6 @@ export interface CaseResult {
 }
 
 const NO_WORK: never[] = []
-const CLOSE_TIMEOUT_MS = 15_000
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 
 /** Runs one case against the broker and resolves with its figures. */
@@ -144,12 +143,7 @@ async function rawEachBatch(kafka: Kafka, spec: CaseSpec, clock: Clock): Promise
       autoCommit: false,
       eachBatch: async ({ batch }) => {
         if (batch.messages.length === 0) return
-        // Counted by offsets, not messages: a batch fetched again after a rejoin is not counted twice.
-        const before = next.get(batch.partition) ?? 0n
-        const after = BigInt(batch.lastOffset()) + 1n
-        if (after <= before) return
-        next.set(batch.partition, after)
-        clock.processed(Number(after - before))
+        countBatch(next, batch, clock)
       },
     })
     await clock.done
@@ -200,17 +194,7 @@ async function kafkaRx(kafka: Kafka, spec: CaseSpec, clock: Clock): Promise<void
       commitOffsets(source, { interval: 1_000 }),
     )
     .subscribe({ error: (error) => clock.fail(error) })
-  const counting = countFinished(source.tracker, clock)
-  try {
-    await clock.done
-  } finally {
-    clearInterval(counting)
-    // The source's shutdown makes the final commit, then stops and disconnects the consumer.
-    subscription.unsubscribe()
-    // Bounded: a shutdown that hangs is reported (closed: false; the lag check then shows what the final
-    // commit missed) rather than hanging the whole suite.
-    clock.closed = await Promise.race([source.closed().then(() => true), sleep(CLOSE_TIMEOUT_MS).then(() => false)])
-  }
+  await runToEnd(source, subscription, clock)
 }
 
 /** Records of the topic the case's group has not committed. */

@@ -148,3 +148,42 @@ class HeapGrowth {
     this.#last = used
   }
 }
+
+// Bounded: a shutdown that hangs is reported (closed: false; the lag check then shows what the final
+// commit missed) rather than hanging the whole suite.
+const CLOSE_TIMEOUT_MS = 15_000
+
+/**
+ * Waits for a kafka-rx case's run to end (`clock.done`), counting finished records meanwhile, then
+ * unsubscribes (the source's shutdown makes the final commit, stops and disconnects the consumer) and
+ * records in `clock.closed` whether that shutdown ended within 15 s.
+ *
+ * @example
+ * await runToEnd(source, source.pipe(...).subscribe({ error: (e) => clock.fail(e) }), clock)
+ */
+export async function runToEnd(source: { tracker: OffsetTracker; closed(): Promise<void> }, subscription: { unsubscribe(): void }, clock: Clock): Promise<void> {
+  const counting = countFinished(source.tracker, clock)
+  try {
+    await clock.done
+  } finally {
+    clearInterval(counting)
+    subscription.unsubscribe()
+    const timeout = new Promise<boolean>((resolve) => setTimeout(() => resolve(false), CLOSE_TIMEOUT_MS).unref())
+    clock.closed = await Promise.race([source.closed().then(() => true), timeout])
+  }
+}
+
+/**
+ * Counts a hand-written case's batch by offsets, not messages, into `clock`: a batch fetched again after a
+ * rejoin is not counted twice. `next` holds the next offset counted per partition.
+ *
+ * @example
+ * eachBatch: async ({ batch }) => countBatch(next, batch, clock)
+ */
+export function countBatch(next: Map<number, bigint>, batch: { partition: number; lastOffset(): string }, clock: Clock): void {
+  const before = next.get(batch.partition) ?? 0n
+  const after = BigInt(batch.lastOffset()) + 1n
+  if (after <= before) return
+  next.set(batch.partition, after)
+  clock.processed(Number(after - before))
+}

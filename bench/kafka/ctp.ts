@@ -24,11 +24,10 @@ import { commitOffsets } from '../../operators/commit-offsets'
 import { groupByKeyConcat } from '../../operators/group-by-key-concat'
 import { orderedMerge } from '../../operators/ordered-merge'
 import { drop, forward, type OutputMessage, type Result } from '../../operators/result'
-import { type Clock, countFinished, made } from './clock'
+import { type Clock, countBatch, made, runToEnd } from './clock'
 import type { CaseSpec } from './cases'
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
-const CLOSE_TIMEOUT_MS = 15_000
 // Messages per sendBatch of the hand-written case: well under the broker's 1 MB per record batch.
 const SEND_CHUNK = 1_000
 
@@ -73,12 +72,7 @@ export async function handwrittenCtp(kafka: Kafka, spec: CaseSpec, clock: Clock)
           sends.push(producer.sendBatch({ topicMessages: [{ topic, messages: messages.slice(at, at + SEND_CHUNK) }] }))
         }
         await Promise.all(sends)
-        // Counted by offsets, as the raw case: a batch fetched again after a rejoin is not counted twice.
-        const before = next.get(batch.partition) ?? 0n
-        const after = BigInt(batch.lastOffset()) + 1n
-        if (after <= before) return
-        next.set(batch.partition, after)
-        clock.processed(Number(after - before))
+        countBatch(next, batch, clock)
       },
     })
     await clock.done
@@ -116,13 +110,9 @@ export async function kafkaRxCtp(kafka: Kafka, spec: CaseSpec, clock: Clock): Pr
       commitOffsets(source, { interval: 1_000 }),
     )
     .subscribe({ error: (error) => clock.fail(error) })
-  const counting = countFinished(source.tracker, clock)
   try {
-    await clock.done
+    await runToEnd(source, subscription, clock)
   } finally {
-    clearInterval(counting)
-    subscription.unsubscribe()
-    clock.closed = await Promise.race([source.closed().then(() => true), sleep(CLOSE_TIMEOUT_MS).then(() => false)])
     await producer.disconnect()
   }
 }
