@@ -37,7 +37,7 @@ export class MemberProcess {
     const consumer = (this.consumer = kafka.consumer({ groupId: 'world', member }))
     this.#source = fromKafka(() => consumer, { ...sourceOptions, fromBeginning: true, topics: [topic] })
     const actor = consumer.actor
-    const context = pipelineContext(actor, scheduler, state, () => this.#alive)
+    const context = pipelineContext(actor, scheduler, state, () => this.#alive, this.#source.isStale)
     let output: Observable<unknown>
     try {
       output = pipeline(this.#source, context)

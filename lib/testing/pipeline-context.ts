@@ -44,13 +44,19 @@ export interface RunState {
  * The context of one process. `alive()` turns false when the process is killed: a dead process logs
  * nothing more and its work never ends (its subscription is being torn down).
  */
-export function pipelineContext(actor: Actor, scheduler: SchedulerLike, state: RunState, alive: () => boolean): PipelineContext {
+export function pipelineContext(
+  actor: Actor,
+  scheduler: SchedulerLike,
+  state: RunState,
+  alive: () => boolean,
+  isStale: (record: RecordOrigin) => boolean,
+): PipelineContext {
   const ref = (r: RecordOrigin): RecordRef & { epoch: number } => {
     const offset = Number(r.offset)
     const key = state.entry(r.topic, r.partition, offset)?.key ?? null
     return { topic: r.topic, partition: r.partition, offset, key, epoch: r.epoch }
   }
-  const log = (kind: 'work-start' | 'work-done' | 'work-failed' | 'drop' | 'output', r: RecordOrigin): void => {
+  const log = (kind: 'work-start' | 'work-done' | 'work-failed' | 'drop', r: RecordOrigin): void => {
     if (alive()) state.events.push({ ...actor, kind, ...ref(r) })
   }
   return {
@@ -77,6 +83,9 @@ export function pipelineContext(actor: Actor, scheduler: SchedulerLike, state: R
       }),
     drop: (record) => log('drop', record),
     output: <T extends RecordOrigin | { readonly item: RecordOrigin }>() =>
-      tap<T>((item) => log('output', originOf(item as RecordOrigin))),
+      tap<T>((item) => {
+        const origin = originOf(item as RecordOrigin)
+        if (alive()) state.events.push({ ...actor, kind: 'output', ...ref(origin), stale: isStale(origin) })
+      }),
   }
 }

@@ -80,17 +80,33 @@ export async function runPipeline<K = Buffer | null, V = Buffer | null>(
       const p = processes[m]
       if (p !== undefined && !p.alive && !killed.has(m) && restarts < 10) {
         restarts++
-        await p.closed()
+        await pump(p.closed())
         await start(m)
       }
     }
   }
   const killed = new Set<number>()
-  for (let m = 0; m < members; m++) await start(m)
-  for (const step of world.steps) {
-    await apply(step, { kafka, processes, members, killed, start })
-    await tick(step.kind === 'tick' ? step.frames : 1)
+  // What the driver waits for (a rebalance, a shutdown) may wait for a delayed commit: those arrive then.
+  const pump = async (waited: Promise<unknown>): Promise<void> => {
+    let done = false
+    const over = waited.finally(() => (done = true))
+    await settle()
+    for (let round = 0; !done; round++) {
+      if (round === 1_000) throw new Error('runPipeline: the run is stuck (a rebalance or a shutdown never ended)')
+      kafka.group('world').deliverCommits()
+      await settle()
+    }
+    await over
   }
+  for (let m = 0; m < members; m++) await start(m)
+  const group = kafka.group('world')
+  for (const step of world.steps) {
+    await pump(apply(step, { kafka, processes, members, killed, start }))
+    await tick(step.kind === 'tick' ? step.frames : 1)
+    // Commits delayed by a 'slow-commits' step arrive after the step that follows it.
+    if (step.kind !== 'slow-commits') group.deliverCommits()
+  }
+  group.deliverCommits(true) // from here on the broker answers at once
   for (const m of [...killed]) {
     killed.delete(m)
     await start(m)
@@ -110,8 +126,7 @@ export async function runPipeline<K = Buffer | null, V = Buffer | null>(
     if (next !== undefined && !live.some(hasData)) await advanceTo(scheduler, Math.max(next, scheduler.now() + 1))
     await tick(1)
   }
-  for (const p of processes) await p?.stop()
-  const group = kafka.group('world')
+  for (const p of processes) if (p !== undefined) await pump(p.stop())
   return { world, events: kafka.events, committed: world.partitions.map((_, p) => group.committedOf(world.topic, p)) }
 }
 
@@ -150,6 +165,8 @@ async function apply(step: GroupStep, d: Driver): Promise<void> {
       return d.kafka.group('world').rebalance(step.owners)
     case 'fail-commits':
       return d.kafka.group('world').failNextCommits(step.count)
+    case 'slow-commits':
+      return d.kafka.group('world').delayNextCommits(step.count)
     case 'crash':
       if (p?.alive !== true) return
       d.killed.add(m)

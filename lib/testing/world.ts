@@ -18,6 +18,8 @@ export type GroupStep =
   | { readonly kind: 'restart'; readonly member: number }
   /** The broker fails the next `count` commits with a retriable error. */
   | { readonly kind: 'fail-commits'; readonly count: number }
+  /** The next `count` commits reach the broker only after the next step (in flight across a rebalance, say). */
+  | { readonly kind: 'slow-commits'; readonly count: number }
 
 /** Everything a run needs: the data, the group, the script. */
 export interface World {

@@ -16,11 +16,13 @@ export interface GroupScriptOptions {
   crashes?: boolean
   /** Commits the broker fails (retriable). Default true. */
   commitFailures?: boolean
+  /** Commits that stay in flight across the next step. Default true. */
+  slowCommits?: boolean
 }
 
 /**
  * Scripts for a consumer group: fetches and passing time, mixed with rebalances, member crashes and
- * restarts, and failing commits. Shrinks towards shorter scripts of plainer steps.
+ * restarts, failing commits and commits left in flight across a step. Shrinks towards shorter scripts of plainer steps.
  *
  * ```text
  * [{ kind: 'fetch', member: 0, max: 3 }, { kind: 'tick', frames: 2 }, { kind: 'crash', member: 1 }, { kind: 'rebalance', owners: [1, 0] }]
@@ -31,7 +33,7 @@ export interface GroupScriptOptions {
  */
 export function groupScripts(options: GroupScriptOptions = {}): Arbitrary<GroupStep[]> {
   const fc = fastCheck()
-  const { members = 2, partitions = 2, maxSteps = 40, rebalances = true, crashes = true, commitFailures = true } = options
+  const { members = 2, partitions = 2, maxSteps = 40, rebalances = true, crashes = true, commitFailures = true, slowCommits = true } = options
   const member = fc.nat(Math.max(0, members - 1))
   const steps: { arbitrary: Arbitrary<GroupStep>; weight: number }[] = [
     { arbitrary: fc.record({ kind: fc.constant('fetch' as const), member, max: fc.integer({ min: 1, max: 6 }) }), weight: 8 },
@@ -47,6 +49,9 @@ export function groupScripts(options: GroupScriptOptions = {}): Arbitrary<GroupS
   }
   if (commitFailures) {
     steps.push({ arbitrary: fc.record({ kind: fc.constant('fail-commits' as const), count: fc.integer({ min: 1, max: 3 }) }), weight: 1 })
+  }
+  if (slowCommits) {
+    steps.push({ arbitrary: fc.record({ kind: fc.constant('slow-commits' as const), count: fc.integer({ min: 1, max: 3 }) }), weight: 1 })
   }
   return fc.array(fc.oneof(...steps), { maxLength: maxSteps })
 }

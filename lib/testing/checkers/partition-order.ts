@@ -3,10 +3,9 @@ import { describeActor, describeRecord, PipelineViolation } from './violation'
 
 /**
  * Partition order of output: within each process and delivery (epoch), the results `output()` saw of a
- * partition come in strictly increasing offset order: none out of order, none twice. Results of an epoch
- * the process already moved past (the partition was revoked, and records of a newer epoch reached the
- * pipeline) are stale: `orderedMerge` lets them through as they come and the commit ignores them, so they
- * are not judged. Throws a {@link PipelineViolation} naming the first result that broke it.
+ * partition come in strictly increasing offset order: none out of order, none twice. Results emitted after
+ * their partition was revoked (or assigned again) are stale: `orderedMerge` lets them through as they come
+ * and the commit ignores them, so they are not judged. Throws a {@link PipelineViolation} naming the first result that broke it.
  *
  * ```text
  * output 3, output 5, output 5   ->  partition-order: t/0@5 (key "k") emitted twice by m0 (process 0) in epoch 1
@@ -17,12 +16,8 @@ import { describeActor, describeRecord, PipelineViolation } from './violation'
  */
 export function checkPartitionOrder(log: RunLog): void {
   const last = new Map<string, number>()
-  const newest = new Map<string, number>() // process/topic/partition -> newest epoch seen in any event
   for (const e of log.events) {
-    if (!('epoch' in e)) continue
-    const partition = `${e.process}\u0000${e.topic}\u0000${e.partition}`
-    if ((newest.get(partition) ?? -1) < e.epoch) newest.set(partition, e.epoch)
-    if (e.kind !== 'output' || newest.get(partition)! > e.epoch) continue
+    if (e.kind !== 'output' || e.stale) continue
     const lane = `${e.process}\u0000${e.topic}\u0000${e.partition}\u0000${e.epoch}`
     const before = last.get(lane)
     if (before === e.offset) {

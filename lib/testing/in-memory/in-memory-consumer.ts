@@ -174,7 +174,7 @@ export class InMemoryConsumer implements KafkaConsumerLike {
 
   async commitOffsets(offsets: TopicPartitionOffsetLike[]): Promise<void> {
     const generation = this.#generation
-    await Promise.resolve() // a round trip: commits are never acknowledged synchronously
+    await this.group.arrival() // a round trip at least: commits are never acknowledged synchronously
     if (this.#killed || !this.#running) return // a dead process sends nothing; kafkajs drops commits once stopped
     if (this.group.takeFailure()) {
       this.group.record({ ...this.actor, kind: 'commit-refused', reason: 'injected failure' })

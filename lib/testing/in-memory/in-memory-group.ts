@@ -27,6 +27,8 @@ export class InMemoryGroup {
   #members: InMemoryConsumer[] = []
   #tail: Promise<void> = Promise.resolve()
   #failures = 0
+  #delays = 0
+  #delayed: (() => void)[] = []
 
   constructor(
     readonly groupId: string,
@@ -46,6 +48,24 @@ export class InMemoryGroup {
   /** The next `count` commits fail with a retriable error (`COORDINATOR_NOT_AVAILABLE`). */
   failNextCommits(count: number): void {
     this.#failures += count
+  }
+
+  /** The next `count` commits reach the broker only at `deliverCommits()` (a slow broker: in flight across a step). */
+  delayNextCommits(count: number): void {
+    this.#delays += count
+  }
+
+  /** Lets every delayed commit reach the broker; with `andStop`, no later commit is delayed either. */
+  deliverCommits(andStop = false): void {
+    if (andStop) this.#delays = 0
+    for (const deliver of this.#delayed.splice(0)) deliver()
+  }
+
+  /** Resolves when a commit sent now reaches the broker: at once (a round trip), or when delivered. */
+  arrival(): Promise<void> {
+    if (this.#delays === 0) return Promise.resolve()
+    this.#delays--
+    return new Promise<void>((resolve) => this.#delayed.push(resolve))
   }
 
   /** Takes one injected failure, if any is left. */

@@ -32,7 +32,10 @@ export type RunEvent =
   | (Actor & RecordRef & { readonly kind: 'work-start' | 'work-done' | 'work-failed'; readonly epoch: number })
   /** The pipeline dropped a record on purpose (`drop(record)`): it counts as finished. */
   | (Actor & RecordRef & { readonly kind: 'drop'; readonly epoch: number })
-  /** A result left the pipeline (`output()`), in the order the pipeline emitted it. */
-  | (Actor & RecordRef & { readonly kind: 'output'; readonly epoch: number })
+  /**
+   * A result left the pipeline (`output()`), in the order the pipeline emitted it; `stale`: its partition
+   * was revoked (or assigned again) since the record was delivered, so the commit ignores it.
+   */
+  | (Actor & RecordRef & { readonly kind: 'output'; readonly epoch: number; readonly stale: boolean })
   /** A process died: `crash` (killed by the script), `error` (its pipeline errored), `stop` (ended cleanly). */
   | (Actor & { readonly kind: 'crash' | 'error' | 'stop'; readonly message?: string })
