@@ -59,7 +59,7 @@ export function docFiles(root: string): string[] {
   return ['README.md', ...docs]
 }
 
-const SHARED_DEPENDENCIES = ['rxjs', 'kafkajs', 'ix', 'tslib', '@types/node']
+const SHARED_DEPENDENCIES = ['rxjs', 'kafkajs', 'ix', 'tslib', '@types/node', 'fast-check']
 
 const CONFIGS = {
   node16: { module: 'node16', moduleResolution: 'node16' },
