@@ -59,11 +59,18 @@ export function docFiles(root: string): string[] {
   return ['README.md', ...docs]
 }
 
-const SHARED_DEPENDENCIES = ['rxjs', 'kafkajs', 'ix', 'tslib', '@types/node']
+const SHARED_DEPENDENCIES = ['rxjs', 'kafkajs', 'ix', 'tslib', '@types/node', 'fast-check', 'pure-rand']
 
 const CONFIGS = {
   node16: { module: 'node16', moduleResolution: 'node16' },
-  node10: { module: 'commonjs', moduleResolution: 'node10' },
+  // fast-check 4's own declarations import pure-rand through its `exports` map, which node10 resolution
+  // cannot read: a node10 user of fast-check maps that path (or sets skipLibCheck), as this check does.
+  node10: {
+    module: 'commonjs',
+    moduleResolution: 'node10',
+    baseUrl: '.',
+    paths: { 'pure-rand/types/*': ['node_modules/pure-rand/lib/types/*'] },
+  },
 } as const
 
 function run(root: string): number {
