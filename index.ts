@@ -6,7 +6,7 @@
  * ```text
  *  kafkajs consumer ──eachBatch──▶ fromKafka(consumer, { topics, maxInFlight })      lib/source/from-kafka.ts
  *        ▲                         │  tracker.deliver(record): seq/epoch stamped, in flight counted
- *        │ pause/resume            ▼
+ *        │ batch held in eachBatch ▼
  *        │                  Observable<KafkaRecord>
  *        │                         ▼  groupByKeyConcat(keyOf, project, { concurrency })   one key at a time,
  *        │                         │      emits Processed<record, results> as each completes   keys concurrent
