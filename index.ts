@@ -29,6 +29,15 @@
  * offset tracker (the one place that knows delivered / finished / committable), the source and the sinks.
  */
 
+// Errors: each a KafkaRxError with the `stage` that failed and whether running again may succeed (`retriable`).
+export { KafkaRxError } from './operators/kafka-rx-error'
+export type { KafkaRxErrorOptions } from './operators/kafka-rx-error'
+export { SequenceError } from './operators/sequence-error'
+export { ConsumerInUseError } from './lib/source/consumer-in-use-error'
+export { SeekRefusedError } from './lib/source/refuse-seeks'
+export { NoDeadLetterTopicError, DecodeFailureError } from './lib/publish/record-errors'
+export type { RecordAt } from './lib/publish/record-errors'
+
 // Plain data shared by every stage.
 export type { RecordOrigin, KafkaRecord, CommitOffset, TrackedCommitOffset } from './lib/record/record'
 export type { Processed } from './operators/processed'
