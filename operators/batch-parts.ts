@@ -1,6 +1,6 @@
 import type { Observer, Subscription } from 'rxjs'
 import type { ArrivalLog } from './batch-arrivals'
-import { KafkaRxError, retriableCause } from './kafka-rx-error'
+import { KafkaRxError, retriableCause, textOf } from './kafka-rx-error'
 
 const NO_RESULTS: readonly never[] = Object.freeze([])
 
@@ -28,7 +28,7 @@ export class BatchError<T = unknown, I = unknown> extends KafkaRxError {
     override readonly cause: unknown,
   ) {
     super(
-      `batchByKey: batch of ${items.length} item(s) from ${records.length} record(s) failed: ${cause instanceof Error ? cause.message : String(cause)}`,
+      `batchByKey: batch of ${items.length} item(s) from ${records.length} record(s) failed: ${cause instanceof Error ? cause.message : textOf(cause)}`,
       { stage: 'batchByKey', retriable: retriableCause(cause, false), cause },
     )
   }

@@ -48,6 +48,21 @@ export abstract class KafkaRxError extends Error {
 }
 
 /**
+ * `String(value)` that never throws (an object without prototype, a throwing `toString`): building an error's
+ * message must not fail with an error of its own.
+ *
+ * @example
+ * textOf(Object.create(null)) // '(not printable)'
+ */
+export function textOf(value: unknown): string {
+  try {
+    return String(value)
+  } catch {
+    return '(not printable)'
+  }
+}
+
+/**
  * Whether the error `cause` wraps says retrying may help: the `retriable` flag of the deepest error in its
  * chain (`cause`, or kafkajs's `originalError`) that has one, else `fallback`. The deepest, because kafkajs
  * marks `retriable: false` the error it throws once its own retries ran out (`KafkaJSNumberOfRetriesExceeded`)

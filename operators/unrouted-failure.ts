@@ -1,4 +1,4 @@
-import { KafkaRxError, retriableCause } from './kafka-rx-error'
+import { KafkaRxError, retriableCause, textOf } from './kafka-rx-error'
 import type { Failed } from './result'
 import type { RecordOrigin } from './record-origin'
 
@@ -74,7 +74,7 @@ export class UnroutedFailureError extends KafkaRxError {
 function previewKey(key: unknown): string {
   if (key === undefined) return 'unknown'
   if (key === null) return 'null'
-  const text = Buffer.isBuffer(key) ? `<Buffer ${key.toString('hex').slice(0, 32)}>` : typeof key === 'string' ? JSON.stringify(key) : String(key)
+  const text = Buffer.isBuffer(key) ? `<Buffer ${key.toString('hex').slice(0, 32)}>` : typeof key === 'string' ? JSON.stringify(key) : textOf(key)
   return text.length > 80 ? `${text.slice(0, 79)}…` : text
 }
 

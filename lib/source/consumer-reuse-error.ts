@@ -1,4 +1,4 @@
-import { KafkaRxError } from '../../operators/kafka-rx-error'
+import { KafkaRxError, textOf } from '../../operators/kafka-rx-error'
 
 /**
  * Starting a consumer again after an earlier subscription disconnected it failed. kafkajs 2.2.4 consumers
@@ -11,7 +11,7 @@ export class ConsumerReuseError extends KafkaRxError {
     super(
       'fromKafka: the consumer failed to start again after an earlier subscription disconnected it ' +
         '(a kafkajs consumer cannot reconnect once disconnected); to subscribe more than once (retry, repeat), ' +
-        `pass a factory: fromKafka(() => kafka.consumer({ groupId }), options). Cause: ${String(cause)}`,
+        `pass a factory: fromKafka(() => kafka.consumer({ groupId }), options). Cause: ${textOf(cause)}`,
       { stage: 'fromKafka', retriable: false, cause },
     )
     this.name = 'ConsumerReuseError'
