@@ -30,7 +30,7 @@
  */
 
 // Errors: each a KafkaRxError with the `stage` that failed and whether running again may succeed (`retriable`).
-export { KafkaRxError } from './operators/kafka-rx-error'
+export { KafkaRxError, isRetriable } from './operators/kafka-rx-error'
 export type { KafkaRxErrorOptions } from './operators/kafka-rx-error'
 export { SequenceError } from './operators/sequence-error'
 export { ConsumerInUseError } from './lib/source/consumer-in-use-error'

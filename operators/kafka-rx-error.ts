@@ -86,3 +86,24 @@ export function retriableCause(cause: unknown, fallback: boolean): boolean {
   }
   return found ?? fallback
 }
+
+/**
+ * Whether running the pipeline again may get past `error`: a {@link KafkaRxError}'s own `retriable`; for any
+ * other error (the client's, passed through: a commit that failed after `commitOffsets`' attempts, a crash of
+ * the consumer), the deepest `retriable` flag of its cause chain ({@link retriableCause}), false when there is
+ * none (an error kafka-rx cannot judge is not retried blindly).
+ *
+ * ```text
+ * DrainTimeoutError                                         ->  false
+ * KafkaJSNumberOfRetriesExceeded <- KafkaJSConnectionError  ->  true
+ * new Error('boom')                                         ->  false
+ * ```
+ *
+ * @example
+ * ```ts
+ * pipeline.pipe(retry({ delay: (error, n) => (isRetriable(error) && n <= 5 ? timer(1_000 * n) : throwError(() => error)) }))
+ * ```
+ */
+export function isRetriable(error: unknown): boolean {
+  return error instanceof KafkaRxError ? error.retriable : retriableCause(error, false)
+}

@@ -110,6 +110,16 @@ describe('errors: KafkaRxError', () => {
     })
   })
 
+  it("isRetriable: a KafkaRxError's own flag, else the cause chain's deepest flag, else false", () => {
+    const lost = new KafkaJSNumberOfRetriesExceeded(new KafkaJSConnectionError('down'), { retryCount: 5, retryTime: 3000 })
+    // The KafkaRxError's decision stands, whatever its cause says (a drain timeout has none; a fenced producer's
+    // cause may be a retriable-looking kafkajs error).
+    const fenced = new api.TransactionFencedError('tx', 3, lost)
+    expect([api.isRetriable(fenced), api.isRetriable(lost), api.isRetriable(new Error('boom')), api.isRetriable(undefined)])
+      .to.deep.equal([false, true, false, false])
+    expect(api.isRetriable(new api.PublishSendError(['out'], 1, lost))).to.equal(true)
+  })
+
   // Invariant: whatever a KafkaRxError is made from, its message starts with its stage and its retriable is a
   // boolean, and building it never throws. Mutations caught (seen failing): BatchError's message without its
 // 'batchByKey: ' prefix; `String(cause)` in BatchError (throws for an object without prototype).
