@@ -6,7 +6,7 @@
  * ```text
  *  kafkajs consumer ──eachBatch──▶ fromKafka(consumer, { topics, maxInFlight })      lib/source/from-kafka.ts
  *        ▲                         │  tracker.deliver(record): seq/epoch stamped, in flight counted
- *        │ pause/resume            ▼
+ *        │ batch held in eachBatch ▼
  *        │                  Observable<KafkaRecord>
  *        │                         ▼  groupByKeyConcat(keyOf, project, { concurrency })   one key at a time,
  *        │                         │      emits Processed<record, results> as each completes   keys concurrent
@@ -28,6 +28,15 @@
  * `operators/` are pure RxJS operators (no Kafka), testable in virtual time. `lib/` is the Kafka side: the
  * offset tracker (the one place that knows delivered / finished / committable), the source and the sinks.
  */
+
+// Errors: each a KafkaRxError with the `stage` that failed and whether running again may succeed (`retriable`).
+export { KafkaRxError, isRetriable } from './operators/kafka-rx-error'
+export type { KafkaRxErrorOptions } from './operators/kafka-rx-error'
+export { SequenceError } from './operators/sequence-error'
+export { ConsumerInUseError } from './lib/source/consumer-in-use-error'
+export { SeekRefusedError } from './lib/source/refuse-seeks'
+export { NoDeadLetterTopicError, DecodeFailureError } from './lib/publish/record-errors'
+export type { RecordAt } from './lib/publish/record-errors'
 
 // Plain data shared by every stage.
 export type { RecordOrigin, KafkaRecord, CommitOffset, TrackedCommitOffset } from './lib/record/record'

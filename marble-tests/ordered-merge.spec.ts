@@ -1,6 +1,7 @@
 import { TestScheduler } from 'rxjs/testing'
 import { marbleScheduler } from './marble-scheduler'
 import { orderedMerge } from '../operators/ordered-merge'
+import { SequenceError } from '../operators/sequence-error'
 import type { Processed } from '../operators/processed'
 import type { RecordOrigin } from '../lib/record/record'
 import { recordBuilder, type RecordSpec, type TestRecord } from '../lib/testing/records'
@@ -82,7 +83,7 @@ describe('orderedMerge (marbles)', () => {
     const v = delivered(['a', { partition: 3 }], ['b', { partition: 3 }], ['c', { partition: 3 }], ['x', { partition: 4 }])
     scheduler.run(({ cold, expectObservable }) => {
       const message = 'orderedMerge: source completed while lane orders-3 (epoch 0) holds 2 item(s) waiting for missing seq 0'
-      expectObservable(cold('c-x-b-|', v).pipe(orderedMerge())).toBe('--x---#', v, new Error(message))
+      expectObservable(cold('c-x-b-|', v).pipe(orderedMerge())).toBe('--x---#', v, new SequenceError(message, 'orders-3', 0))
     })
   })
 
@@ -91,10 +92,10 @@ describe('orderedMerge (marbles)', () => {
     scheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
       const twice = 'orderedMerge: seq 2 of lane orders-0 (epoch 0) arrived twice: items were duplicated upstream'
       const source = cold('c-c-a-|', v)
-      expectObservable(source.pipe(orderedMerge())).toBe('--#', v, new Error(twice))
+      expectObservable(source.pipe(orderedMerge())).toBe('--#', v, new SequenceError(twice, 'orders-0', 2))
       expectSubscriptions(source.subscriptions).toBe('^-!') // and the source is let go
       const late = 'orderedMerge: seq 0 of lane orders-0 (epoch 0) arrived after it was emitted: items were duplicated upstream'
-      expectObservable(cold('a-a-|', v).pipe(orderedMerge())).toBe('a-#', v, new Error(late))
+      expectObservable(cold('a-a-|', v).pipe(orderedMerge())).toBe('a-#', v, new SequenceError(late, 'orders-0', 0))
     })
   })
 

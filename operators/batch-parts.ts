@@ -1,11 +1,14 @@
 import type { Observer, Subscription } from 'rxjs'
 import type { ArrivalLog } from './batch-arrivals'
+import { KafkaRxError, retriableCause, textOf } from './kafka-rx-error'
 
 const NO_RESULTS: readonly never[] = Object.freeze([])
 
 /**
  * A batch failed: `run` threw, errored, or returned a number of results other than the batch's size. Carries
  * what failed so a failure policy (dead letters, retries) can act on exactly those records and items.
+ * Retriable only when `run`'s error says so (a `retriable: true` flag on it or its causes): kafka-rx cannot
+ * tell whether your batch API failed for good; a wrong number of results is a bug, never retriable.
  *
  * @example
  * ```ts
@@ -14,7 +17,7 @@ const NO_RESULTS: readonly never[] = Object.freeze([])
  * })
  * ```
  */
-export class BatchError<T = unknown, I = unknown> extends Error {
+export class BatchError<T = unknown, I = unknown> extends KafkaRxError {
   override readonly name = 'BatchError'
   constructor(
     /** Every record with at least one item in the failed batch, in the order their first item entered it. */
@@ -24,7 +27,10 @@ export class BatchError<T = unknown, I = unknown> extends Error {
     /** What `run` threw or emitted as error, or the RangeError for a wrong number of results. */
     override readonly cause: unknown,
   ) {
-    super(`batch of ${items.length} item(s) from ${records.length} record(s) failed: ${cause instanceof Error ? cause.message : String(cause)}`)
+    super(
+      `batchByKey: batch of ${items.length} item(s) from ${records.length} record(s) failed: ${cause instanceof Error ? cause.message : textOf(cause)}`,
+      { stage: 'batchByKey', retriable: retriableCause(cause, false), cause },
+    )
   }
 }
 

@@ -94,7 +94,7 @@ export class LaneBuffer<T> {
 
   private grow(span: number): Array<T | typeof HOLE> {
     if (span > MAX_SPAN) {
-      throw new RangeError(`seq ${this.next + span - 1} is ${span - 1} ahead of the next expected seq ${this.next}: seqs must be dense (0, 1, 2, ...)`)
+      throw new RangeError(`orderedMerge: seq ${this.next + span - 1} of lane ${String(this.id)} is ${span - 1} ahead of the next expected seq ${this.next}: seqs must be dense (0, 1, 2, ...)`)
     }
     let capacity = MIN_CAPACITY
     while (capacity < span) capacity *= 2

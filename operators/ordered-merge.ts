@@ -3,6 +3,7 @@ import type { RecordOrigin } from './record-origin'
 import type { Processed } from './processed'
 import { originOf } from './origin-of'
 import { HOLE, LaneBuffer } from './lane-buffer'
+import { SequenceError } from './sequence-error'
 
 /** Options of {@link orderedMerge}. */
 export interface OrderedMergeOptions<T> {
@@ -104,9 +105,9 @@ export function orderedMerge<T>(options: OrderedMergeOptions<T> = {}): MonoTypeO
             subscriber.next(early)
           }
         } else if (seq < lane.next) {
-          throw new Error(`orderedMerge: seq ${seq} of lane ${nameOf(lane)} (epoch ${epoch}) arrived after it was emitted: items were duplicated upstream`)
+          throw new SequenceError(`orderedMerge: seq ${seq} of lane ${nameOf(lane)} (epoch ${epoch}) arrived after it was emitted: items were duplicated upstream`, nameOf(lane), seq)
         } else if (!lane.hold(seq, item)) {
-          throw new Error(`orderedMerge: seq ${seq} of lane ${nameOf(lane)} (epoch ${epoch}) arrived twice: items were duplicated upstream`)
+          throw new SequenceError(`orderedMerge: seq ${seq} of lane ${nameOf(lane)} (epoch ${epoch}) arrived twice: items were duplicated upstream`, nameOf(lane), seq)
         }
       }
 
@@ -125,7 +126,7 @@ export function orderedMerge<T>(options: OrderedMergeOptions<T> = {}): MonoTypeO
           const stuck = lanes.filter(lane => lane.size > 0)
           if (stuck.length === 0) return subscriber.complete()
           const waits = stuck.map(l => `lane ${nameOf(l)} (epoch ${l.epoch}) holds ${l.size} item(s) waiting for missing seq ${l.next}`)
-          subscriber.error(new Error(`orderedMerge: source completed while ${waits.join('; ')}`))
+          subscriber.error(new SequenceError(`orderedMerge: source completed while ${waits.join('; ')}`, nameOf(stuck[0]!), stuck[0]!.next))
         },
       })
     })

@@ -1,3 +1,4 @@
+import { KafkaRxError, retriableCause, textOf } from './kafka-rx-error'
 import type { Failed } from './result'
 import type { RecordOrigin } from './record-origin'
 
@@ -44,8 +45,11 @@ export function routed(failure: Failed, to: string): Failed {
  * `commitOffsets` received a record whose work failed (a `failed` result) and that no stage routed: nothing
  * at or after it is committed in its partition, and the stream errors with this. `record` names the
  * record, `failure` is the result (its `error` is also this error's `cause`).
+ *
+ * Not retriable unless the failure's own error says it is (a `retriable: true` flag, as kafkajs errors and
+ * your own may carry): the work already ran its attempts, and a run again re-delivers the same record.
  */
-export class UnroutedFailureError extends Error {
+export class UnroutedFailureError extends KafkaRxError {
   override readonly name = 'UnroutedFailureError'
   /** Where the record came from, and its key when the item carries one. */
   readonly record: { readonly topic: string; readonly partition: number; readonly offset: string; readonly key: unknown }
@@ -60,7 +64,7 @@ export class UnroutedFailureError extends Error {
       `commitOffsets: record ${origin.topic}/${origin.partition}@${origin.offset} (key ${previewKey(key)}) failed ` +
       `after ${failure.attempts} attempt(s) (${describe(failure.error)}) ${what}: the commit of ` +
       `${origin.topic}/${origin.partition} stops before offset ${origin.offset}`,
-      { cause: failure.error },
+      { stage: 'commitOffsets', retriable: retriableCause(failure.error, false), cause: failure.error },
     )
     this.record = { topic: origin.topic, partition: origin.partition, offset: origin.offset, key }
     this.failure = failure
@@ -70,7 +74,7 @@ export class UnroutedFailureError extends Error {
 function previewKey(key: unknown): string {
   if (key === undefined) return 'unknown'
   if (key === null) return 'null'
-  const text = Buffer.isBuffer(key) ? `<Buffer ${key.toString('hex').slice(0, 32)}>` : typeof key === 'string' ? JSON.stringify(key) : String(key)
+  const text = Buffer.isBuffer(key) ? `<Buffer ${key.toString('hex').slice(0, 32)}>` : typeof key === 'string' ? JSON.stringify(key) : textOf(key)
   return text.length > 80 ? `${text.slice(0, 79)}…` : text
 }
 

@@ -144,8 +144,6 @@ class StandInConsumer implements KafkaConsumerLike {
     this.#started()
   }
   async commitOffsets(): Promise<void> {}
-  pause(): void {}
-  resume(): void {}
   async stop(): Promise<void> {}
   async disconnect(): Promise<void> {}
   on(eventName: string, listener: (event: ConsumerEventLike<any>) => void): () => void {

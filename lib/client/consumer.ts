@@ -125,12 +125,10 @@ export interface KafkaConsumerLike {
   run(config: ConsumerRunConfigLike): Promise<void>
   /** Must be awaited before `stop()`/`disconnect()`: kafkajs silently drops commits once stopped. */
   commitOffsets(offsets: TopicPartitionOffsetLike[]): Promise<void>
-  /** Takes effect on the next fetch. kafka-rx never calls it: the partitions the user pauses stay paused. */
-  pause(topicPartitions: TopicPartitionsLike[]): void
-  resume(topicPartitions: TopicPartitionsLike[]): void
   /**
-   * Optional: the partitions paused now. A batch the source holds for its budget is not delivered further
-   * once its partition shows up here (kafkajs's `paused()`).
+   * Optional: the partitions the user paused now (kafkajs's `paused()`). A batch the source holds for its
+   * budget is not delivered further once its partition shows up here. kafka-rx itself never pauses or
+   * resumes (back-pressure holds the batch inside `eachBatch`), so `pause`/`resume` are not part of this slice.
    */
   paused?(): TopicPartitionsLike[]
   stop(): Promise<void>

@@ -10,6 +10,7 @@ import { deadLetterOf, type DeadLetterSource } from './dead-letter'
 import { isDecodeFailure } from '../record/decoders'
 import { routed } from '../../operators/unrouted-failure'
 import { notAResult } from './not-a-result'
+import { DecodeFailureError, NoDeadLetterTopicError } from './record-errors'
 import type { PipelineMetrics } from '../../operators/pipeline-metrics'
 import type { ProducerMessageLike, TopicMessagesLike } from '../client/producer'
 import type { PublishSettings } from './options'
@@ -49,7 +50,7 @@ export function addOutputs<T extends DeadLetterSource, O extends OutputMessage>(
 ): void {
   const { item, results } = entry.processed
   if (isDecodeFailure(item)) {
-    if (settings.decodeFailures === 'fail') entry.fatal = { error: item.decodeError.cause }
+    if (settings.decodeFailures === 'fail') entry.fatal = { error: new DecodeFailureError(item, item.decodeError) }
     else deadLetter(entry, buffer, settings, item, item.decodeError.cause, 0)
   } else {
     const { topic } = settings
@@ -126,7 +127,7 @@ function deadLetter<T extends DeadLetterSource>(
 ): boolean {
   const { deadLetterTopic } = settings
   if (deadLetterTopic === undefined) {
-    entry.fatal = { error: new Error(`publish: record ${item.topic}/${item.partition}@${item.offset} is to be dead-lettered but no deadLetterTopic is set`, { cause: error }) }
+    entry.fatal = { error: new NoDeadLetterTopicError(item, error) }
     return false
   }
   enqueue(entry, buffer, deadLetterTopic, deadLetterOf(item, { error, attempts }, settings.encodeDeadLetter), true)

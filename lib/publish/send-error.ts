@@ -1,10 +1,15 @@
+import { KafkaRxError, retriableCause } from '../../operators/kafka-rx-error'
 import { describeError } from './dead-letter'
 
 /**
  * `publish` gave up on a `sendBatch`: names the stage, the topic(s) of the batch and the tries, and keeps the
  * producer's error as `cause`. Nothing of the batch (nor after it) was emitted, so none of it is committed.
+ *
+ * Retriable as the producer's error says (the deepest `retriable` flag of its chain, see
+ * {@link retriableCause}): a broker that was down or a leader that moved is (kafkajs gave up, a later run may
+ * not), a message too large or a topic not authorized is not; retriable when the producer sets no flag.
  */
-export class PublishSendError extends Error {
+export class PublishSendError extends KafkaRxError {
   override readonly name = 'PublishSendError'
   /** The topics the failed batch was writing to, in the order first met. */
   readonly topics: readonly string[]
@@ -16,7 +21,7 @@ export class PublishSendError extends Error {
     super(
       `publish: sending to topic(s) ${topics.join(', ')} failed after ${attempts} attempt(s)${final}: ` +
       `${describeError(cause)}; the batch's records are not committed`,
-      { cause },
+      { stage: 'publish', retriable: retriableCause(cause, true), cause },
     )
     this.topics = topics
     this.attempts = attempts

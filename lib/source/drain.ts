@@ -1,5 +1,6 @@
 import { asyncScheduler, type SchedulerLike, type Subscription } from 'rxjs'
 import type { OffsetTracker } from '../tracker/offset-tracker'
+import { KafkaRxError } from '../../operators/kafka-rx-error'
 
 /** One partition that still had records running when the drain timed out. */
 export interface UnfinishedPartition {
@@ -26,10 +27,13 @@ export interface UnfinishedPartition {
  * partition reads again from its oldest unfinished record (or earlier: records that finish while the stream
  * errors, e.g. a `publish` batch acknowledged then, come too late for the consumer's last commit).
  *
+ * Not retriable: the shutdown asked for happened, only not cleanly; the records are re-delivered to the
+ * next owner. Waiting longer is a configuration change (`drainTimeout`), not a retry.
+ *
  * @example
  * source.pipe(...).subscribe({ error: (e) => { if (e instanceof DrainTimeoutError) log.warn(e.message) } })
  */
-export class DrainTimeoutError extends Error {
+export class DrainTimeoutError extends KafkaRxError {
   /**
    * @param timeout The drain timeout that passed, in ms.
    * @param unfinished Records delivered and not finished, revoked partitions included.
@@ -46,7 +50,10 @@ export class DrainTimeoutError extends Error {
     })
     const revoked = unfinished - partitions.reduce((n, p) => n + p.unfinished, 0)
     if (revoked > 0) where.push(`${revoked} of revoked partitions`)
-    super(`fromKafka: ${unfinished} records still unfinished ${timeout} ms after abort (${where.join('; ')}); no commit passes them`)
+    super(
+      `fromKafka: ${unfinished} records still unfinished ${timeout} ms after abort (${where.join('; ')}); no commit passes them`,
+      { stage: 'fromKafka', retriable: false },
+    )
     this.name = 'DrainTimeoutError'
   }
 

@@ -8,6 +8,7 @@ import { defer, Observable, type Subscriber } from 'rxjs'
 import type { DecodeFailure } from '../record/decoders'
 import type { KafkaConsumerLike } from '../client/consumer'
 import { Session, type Settings } from './session'
+import { ConsumerInUseError } from './consumer-in-use-error'
 import { OffsetTracker } from '../tracker/offset-tracker'
 import { PartitionEpochs } from '../tracker/partition-epochs'
 import type { KafkaRecord, RecordOrigin, TrackedCommitOffset } from '../record/record'
@@ -166,9 +167,7 @@ export class KafkaSourceObservable<K, V> extends Observable<SourceRecord<K, V>> 
     }
     const use = consumersInUse.get(consumer)
     if (use !== undefined && use.closing === undefined) {
-      subscriber.error(
-        new Error('fromKafka: this consumer already has a subscriber; share() the stream, or give each subscription its own consumer'),
-      )
+      subscriber.error(new ConsumerInUseError())
       return () => undefined
     }
     const lock = { closing: undefined as Promise<void> | undefined }

@@ -1,3 +1,5 @@
+import { KafkaRxError } from '../../operators/kafka-rx-error'
+
 /**
  * The error `publishTransactional` ends with when a partition's producer stays fenced: another producer
  * with the same transactionalId keeps initializing while this member still believes it owns the partition.
@@ -8,17 +10,20 @@
  * partition: another process runs the same transactionalId (two services sharing a `transactionalIdPrefix`,
  * or this member a zombie whose group moved on). Nothing of the fenced transactions was committed.
  *
+ * Not retriable: the other producer keeps the transactionalId, so a run again is fenced again (or fences the
+ * other one in turn); two owners of one id must be fixed in configuration (`transactionalIdPrefix`).
+ *
  * @example
  * pipeline.subscribe({ error: (e) => { if (e instanceof TransactionFencedError) log.error(e.transactionalId) } })
  */
-export class TransactionFencedError extends Error {
+export class TransactionFencedError extends KafkaRxError {
   override readonly name = 'TransactionFencedError'
   constructor(readonly transactionalId: string, readonly attempts: number, cause: unknown) {
     super(
       `publishTransactional: the producer of transactionalId '${transactionalId}' was fenced ${attempts} times in a row ` +
       'while this member still owns its partition: another producer uses that transactionalId (a second service ' +
       'with the same transactionalIdPrefix, or this member stalled past its session timeout). Nothing of the fenced ' +
-      'transactions was committed', { cause },
+      'transactions was committed', { stage: 'publishTransactional', retriable: false, cause },
     )
   }
 }

@@ -10,11 +10,11 @@ import { recordKey } from '../../lib/record/record-key'
 import { commitOffsets } from '../../operators/commit-offsets'
 import { groupByKeyConcat } from '../../operators/group-by-key-concat'
 import { orderedMerge } from '../../operators/ordered-merge'
-import { createTopic, testKafka, uniqueName } from './broker-hooks'
+import { testKafka } from './broker-hooks'
 import { suiteClients } from './fixtures/clients'
-import {
-  CommitAudit, committedOffsetsOf, endOffsetsOf, KeyOrderCheck, pairs, produceKeyedSequence, sequenceOf, sleep, soloShare, until,
-} from './fixtures/source-harness'
+import { expectCommittedAtEnd, keyedTopic } from './fixtures/keyed-topic'
+import { runToEnd } from './fixtures/run-to-end'
+import { CommitAudit, committedOffsetsOf, KeyOrderCheck, pairs, sequenceOf, sleep, soloShare } from './fixtures/source-harness'
 
 type Rec = SourceRecord<Buffer | null, Buffer | null>
 
@@ -66,12 +66,7 @@ async function runPipeline(
       commitOffsets(source, { interval: 100 }),
     )
     .subscribe({ error: (e) => (failure = e) })
-  try {
-    await until(() => failure !== undefined || (processed >= total && source.tracker.inFlight === 0), 'every record processed')
-  } finally {
-    subscription.unsubscribe()
-    await source.closed()
-  }
+  await runToEnd(source, subscription, () => processed >= total, 'every record processed', () => failure)
   expect(failure).to.equal(undefined)
   return { maxSeen, timesFull, order, audit }
 }
@@ -82,9 +77,7 @@ describe('integration: back-pressure', function () {
   it('never has more than maxInFlight records in flight, and completes with zero lag', async function () {
     this.timeout(180_000)
     const total = 5_000
-    const topic = await createTopic('back-pressure', 4)
-    const perKey = await produceKeyedSequence(clients.producer, topic, { count: total, keys: 50 })
-    const groupId = uniqueName('back-pressure-group')
+    const { topic, groupId, perKey } = await keyedTopic(clients.producer, 'back-pressure', 4, { count: total, keys: 50 })
     const consumer = testKafka('back-pressure').consumer({ groupId, maxWaitTimeInMs: 250 })
     const { maxSeen, timesFull, order, audit } = await runPipeline(consumer, topic, total, {
       maxInFlight: 50,
@@ -97,15 +90,13 @@ describe('integration: back-pressure', function () {
     expect(order.violations).to.deep.equal([])
     expect(audit.violations).to.deep.equal([])
     expect(order.finishedPerKey()).to.deep.equal(perKey)
-    expect(pairs(await committedOffsetsOf(clients.admin, groupId, topic))).to.deep.equal(pairs(await endOffsetsOf(clients.admin, topic)))
+    await expectCommittedAtEnd(clients.admin, groupId, topic)
   })
 
   it('keeps heartbeating while paused behind a record slower than the session timeout (no rebalance)', async function () {
     this.timeout(120_000)
     const total = 300
-    const topic = await createTopic('back-pressure-slow', 1)
-    await produceKeyedSequence(clients.producer, topic, { count: total, keys: 20 })
-    const groupId = uniqueName('back-pressure-slow-group')
+    const { topic, groupId } = await keyedTopic(clients.producer, 'back-pressure-slow', 1, { count: total, keys: 20 })
     const sessionTimeout = 3_000
     const consumer = testKafka('back-pressure-slow').consumer({ groupId, sessionTimeout, heartbeatInterval: 500, maxWaitTimeInMs: 250 })
     const joins: number[] = []

@@ -13,7 +13,7 @@ import { commitOffsets } from '../../operators/commit-offsets'
 import { orderedMerge } from '../../operators/ordered-merge'
 import { createTopic, testKafka, uniqueName } from './broker-hooks'
 import { suiteClients } from './fixtures/clients'
-import { testSeed } from './fixtures/group-harness'
+import { announcedSeed } from './fixtures/cleanup'
 import { CommitAudit, committedOffsetsOf, endOffsetsOf, pairs, produceKeyedSequence, sequenceOf, sleep, until } from './fixtures/source-harness'
 
 const RECORDS = 6_000
@@ -62,8 +62,7 @@ describe('integration: batchByKey', function () {
 
   it(`writes ${RECORDS} records of ${KEYS} keys to a batch sink once each, in key order, and commits the end offsets`, async function () {
     this.timeout(180_000)
-    const seed = testSeed()
-    console.log(`      batch test seed ${seed} (replay with KAFKA_RX_TEST_SEED=${seed})`)
+    const seed = announcedSeed('batch test seed')
     const topic = await createTopic('batch', PARTITIONS)
     const perKey = await produceKeyedSequence(clients.producer, topic, { count: RECORDS, keys: KEYS })
     const ends = await endOffsetsOf(clients.admin, topic)

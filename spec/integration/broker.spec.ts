@@ -8,19 +8,16 @@ import * as fs from 'node:fs'
 import { Kafka, logLevel, type Consumer, type EachMessagePayload } from 'kafkajs'
 import { startKafka } from '../../lib/testing/kafka-broker'
 import { createTopic, testKafka, uniqueName } from './broker-hooks'
+import { cleanupAfterEach } from './fixtures/cleanup'
 
 const PARTITIONS = 12
 
 describe('integration: test broker', () => {
   let kafka: Kafka
-  const cleanup: Array<() => Promise<void>> = []
+  const cleanup = cleanupAfterEach()
 
   before(() => {
     kafka = testKafka('broker-smoke')
-  })
-
-  afterEach(async () => {
-    while (cleanup.length > 0) await cleanup.pop()!().catch(() => {})
   })
 
   it('produces, consumes in a group, commits, reads commits back and survives a rebalance', async () => {

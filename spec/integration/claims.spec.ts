@@ -4,6 +4,7 @@
 // rebalance lands while the old generation still accepts it (read back with admin.fetchOffsets). No
 // assertion is on a duration.
 import { expect } from 'chai'
+import type { Admin } from 'kafkajs'
 import { map, tap, type OperatorFunction } from 'rxjs'
 import { fromKafka, type KafkaSource, type SourceRecord } from '../../lib/source/from-kafka'
 import { recordKey } from '../../lib/record/record-key'
@@ -12,10 +13,12 @@ import { commitOffsets } from '../../operators/commit-offsets'
 import { groupByKeyConcat } from '../../operators/group-by-key-concat'
 import { orderedMerge } from '../../operators/ordered-merge'
 import type { Processed } from '../../operators/processed'
-import { createTopic, testKafka, uniqueName } from './broker-hooks'
+import { testKafka, uniqueName } from './broker-hooks'
 import { suiteClients } from './fixtures/clients'
+import { expectCommittedAtEnd, keyedTopic } from './fixtures/keyed-topic'
+import { runToEnd } from './fixtures/run-to-end'
 import {
-  CommitAudit, committedOffsetsOf, endOffsetsOf, KeyOrderCheck, pairs, produceKeyedSequence, sequenceOf, sleep, until,
+  CommitAudit, committedOffsetsOf, endOffsetsOf, KeyOrderCheck, pairs, sequenceOf, sleep, until,
 } from './fixtures/source-harness'
 
 type Rec = SourceRecord<Buffer | null, Buffer | null>
@@ -24,12 +27,23 @@ type Source = KafkaSource<Buffer | null, Buffer | null>
 const seqOf = (r: Rec): { key: string; n: number } => sequenceOf(r.value as Buffer)
 const randomSleep = (max: number): Promise<void> => sleep(Math.floor(Math.random() * max))
 
+/** A first per-key stage whose work (a random sleep below `maxSleep` ms) reports its start and end to `check`. */
+function checkedStage(source: Source, check: KeyOrderCheck, maxSleep: number): OperatorFunction<Rec, Processed<Rec, Rec>> {
+  return groupByKeyConcat(recordKey, async (r: Rec) => {
+    const { key, n } = seqOf(r)
+    check.started(key, n)
+    await randomSleep(maxSleep)
+    check.finished(key, n)
+    return r
+  }, { concurrency: 32, skip: source.isStale })
+}
+
 /**
  * fromKafka -> `stages` -> orderedMerge -> commitOffsets, until `total` records came out; every commit is
  * audited when sent (never past an unfinished record), and the group must end at the end offsets.
  */
 async function runStages(
-  admin: Parameters<typeof endOffsetsOf>[0], topic: string, total: number,
+  admin: Admin, topic: string, total: number,
   stages: (source: Source) => OperatorFunction<Rec, Processed<Rec, unknown>>,
 ): Promise<void> {
   const groupId = uniqueName(`${topic}-group`)
@@ -50,15 +64,10 @@ async function runStages(
       commitOffsets(source, { interval: 100 }),
     )
     .subscribe({ error: (e) => (failure = e) })
-  try {
-    await until(() => failure !== undefined || (out >= total && source.tracker.inFlight === 0), 'every record out')
-  } finally {
-    subscription.unsubscribe()
-    await source.closed()
-  }
+  await runToEnd(source, subscription, () => out >= total, 'every record out', () => failure)
   expect(failure).to.equal(undefined)
   expect(audit.violations).to.deep.equal([])
-  expect(pairs(await committedOffsetsOf(admin, groupId, topic))).to.deep.equal(pairs(await endOffsetsOf(admin, topic)))
+  await expectCommittedAtEnd(admin, groupId, topic)
 }
 
 describe('integration: claims a fake consumer checked', function () {
@@ -70,18 +79,11 @@ describe('integration: claims a fake consumer checked', function () {
   it('two chained groupByKeyConcat stages keep key order end to end', async function () {
     this.timeout(180_000)
     const total = 2_000
-    const topic = await createTopic('claims-two-stages', 4)
-    const perKey = await produceKeyedSequence(clients.producer, topic, { count: total, keys: 40 })
+    const { topic, perKey } = await keyedTopic(clients.producer, 'claims-two-stages', 4, { count: total, keys: 40 })
     const first = new KeyOrderCheck()
     const second = new KeyOrderCheck()
     await runStages(clients.admin, topic, total, (source) => (records) => records.pipe(
-      groupByKeyConcat(recordKey, async (r: Rec) => {
-        const { key, n } = seqOf(r)
-        first.started(key, n)
-        await randomSleep(4)
-        first.finished(key, n)
-        return r
-      }, { concurrency: 32, skip: source.isStale }),
+      checkedStage(source, first, 4),
       groupByKeyConcat((p: Processed<Rec, Rec>) => recordKey(p.item), async (p: Processed<Rec, Rec>) => {
         const { key, n } = seqOf(p.item)
         second.started(key, n)
@@ -100,21 +102,14 @@ describe('integration: claims a fake consumer checked', function () {
   it('groupByKeyConcat then batchByKey keep key order end to end, never one key in two running batches', async function () {
     this.timeout(180_000)
     const total = 2_000
-    const topic = await createTopic('claims-batches', 4)
-    const perKey = await produceKeyedSequence(clients.producer, topic, { count: total, keys: 40 })
+    const { topic, perKey } = await keyedTopic(clients.producer, 'claims-batches', 4, { count: total, keys: 40 })
     const read = new KeyOrderCheck()
     const written = new Map<string, number[]>()
     const busy = new Set<string>()
     const overlaps: string[] = []
     let batches = 0
     await runStages(clients.admin, topic, total, (source) => (records) => records.pipe(
-      groupByKeyConcat(recordKey, async (r: Rec) => {
-        const { key, n } = seqOf(r)
-        read.started(key, n)
-        await randomSleep(3)
-        read.finished(key, n)
-        return r
-      }, { concurrency: 32, skip: source.isStale }),
+      checkedStage(source, read, 3),
       batchByKey((p: Processed<Rec, Rec>) => recordKey(p.item), async (items: readonly Processed<Rec, Rec>[]) => {
         batches++
         const keys = new Set(items.map((p) => seqOf(p.item).key))
@@ -143,8 +138,7 @@ describe('integration: claims a fake consumer checked', function () {
     this.timeout(180_000)
     const total = 1_500
     const concurrency = 6
-    const topic = await createTopic('claims-concurrency', 4)
-    await produceKeyedSequence(clients.producer, topic, { count: total, keys: 200 })
+    const { topic } = await keyedTopic(clients.producer, 'claims-concurrency', 4, { count: total, keys: 200 })
     let running = 0
     let maxRunning = 0
     await runStages(clients.admin, topic, total, (source) => groupByKeyConcat(recordKey, async (r: Rec) => {
@@ -164,9 +158,7 @@ describe('integration: claims a fake consumer checked', function () {
   it('the commit on revoke lands while the old generation still accepts it (read back with admin.fetchOffsets)', async function () {
     this.timeout(180_000)
     const total = 300
-    const topic = await createTopic('claims-revoke', 2)
-    await produceKeyedSequence(clients.producer, topic, { count: total, keys: 20 })
-    const groupId = uniqueName('claims-revoke-group')
+    const { topic, groupId } = await keyedTopic(clients.producer, 'claims-revoke', 2, { count: total, keys: 20 })
     const a = fromKafka(testKafka('claims-revoke-a').consumer({ groupId, maxWaitTimeInMs: 250 }), {
       topics: [topic], fromBeginning: true, maxInFlight: 100,
     })

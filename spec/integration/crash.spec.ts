@@ -36,8 +36,9 @@ import { ConsumerPerSession } from './fixtures/group-consumer-per-session'
 import { checkInFlight, checkMember, missingOffsets } from './fixtures/group-checks'
 import {
   asSortedPairs, committedOffsets, endOffsets, explained, produceKeyed, randomInt, sameOffsets, seededRandom, sleep,
-  testSeed, waitFor,
+  waitFor,
 } from './fixtures/group-harness'
+import { announcedSeed, cleanupAfterEach } from './fixtures/cleanup'
 import type { PipelineEvent } from './fixtures/group-pipeline'
 
 const PARTITIONS = 4
@@ -59,15 +60,11 @@ interface Run {
 }
 
 describe('integration: crash (SIGKILL) and restart', function () {
-  const cleanup: Array<() => Promise<void>> = []
-  afterEach(async () => {
-    while (cleanup.length > 0) await cleanup.pop()!().catch(() => undefined)
-  })
+  const cleanup = cleanupAfterEach()
 
   it('loses nothing, keeps key order, re-processes only what the kill left uncommitted, ends at the end offsets', async function () {
     this.timeout(240_000)
-    const seed = testSeed()
-    console.log(`      crash test seed ${seed} (replay with KAFKA_RX_TEST_SEED=${seed})`)
+    const seed = announcedSeed('crash test seed')
     const rnd = seededRandom(seed)
 
     const kafka = testKafka('crash-test')

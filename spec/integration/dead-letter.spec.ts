@@ -18,6 +18,7 @@ import { drop, forward, type OutputMessage, type Result } from '../../operators/
 import { withRetry } from '../../operators/with-retry'
 import { createTopic, testKafka, uniqueName } from './broker-hooks'
 import { suiteClients } from './fixtures/clients'
+import { keyedTopic } from './fixtures/keyed-topic'
 import { CommitAudit, committedOffsetsOf, endOffsetsOf, pairs, produceKeyedSequence, readTopic, until } from './fixtures/source-harness'
 
 /** `<key>#<n>` values; anything starting with BAD is undecodable. */
@@ -36,10 +37,9 @@ describe('integration: dead letters and fail mode', function () {
 
   it('routes a poison record to the dead-letter topic after its retries while other keys flow, and commits past it', async function () {
     this.timeout(180_000)
-    const input = await createTopic('dlt-in', 2)
+    const { topic: input, groupId, perKey } = await keyedTopic(clients.producer, 'dlt-in', 2, { count: 1_000, keys: 10 })
     const output = await createTopic('dlt-out', 2)
     const dlt = await createTopic('dlt', 1)
-    const perKey = await produceKeyedSequence(clients.producer, input, { count: 1_000, keys: 10 })
     await clients.producer.send({ topic: input, messages: [{ key: 'k4', value: 'BAD!', headers: { trace: 'x1' } }] })
     const ends = await endOffsetsOf(clients.admin, input)
 
@@ -57,7 +57,6 @@ describe('integration: dead letters and fail mode', function () {
     })
 
     const audit = new CommitAudit()
-    const groupId = uniqueName('dlt-group')
     const source = fromKafka(audit.wrap(testKafka('dlt').consumer({ groupId, maxWaitTimeInMs: 200 })), {
       topics: [input], fromBeginning: true, maxInFlight: 2_000, valueDecoder: sequenceDecoder,
     })

@@ -11,11 +11,11 @@ import { recordKey } from '../../lib/record/record-key'
 import { commitOffsets } from '../../operators/commit-offsets'
 import { groupByKeyConcat } from '../../operators/group-by-key-concat'
 import { orderedMerge } from '../../operators/ordered-merge'
-import { createTopic, testKafka, uniqueName } from './broker-hooks'
+import { testKafka } from './broker-hooks'
 import { suiteClients } from './fixtures/clients'
-import {
-  CommitAudit, committedOffsetsOf, endOffsetsOf, KeyOrderCheck, pairs, produceKeyedSequence, sequenceOf, sleep, until,
-} from './fixtures/source-harness'
+import { keyedTopic } from './fixtures/keyed-topic'
+import { runToEnd } from './fixtures/run-to-end'
+import { CommitAudit, committedOffsetsOf, endOffsetsOf, KeyOrderCheck, pairs, sequenceOf, sleep } from './fixtures/source-harness'
 
 const RECORDS = 100_000
 const PARTITIONS = 12
@@ -26,12 +26,10 @@ describe('integration: end to end', function () {
 
   it(`processes ${RECORDS} records of ${KEYS} keys in key order and commits exactly the end offsets`, async function () {
     this.timeout(240_000)
-    const topic = await createTopic('e2e', PARTITIONS)
-    const perKey = await produceKeyedSequence(clients.producer, topic, { count: RECORDS, keys: KEYS })
+    const { topic, groupId, perKey } = await keyedTopic(clients.producer, 'e2e', PARTITIONS, { count: RECORDS, keys: KEYS })
     const ends = await endOffsetsOf(clients.admin, topic)
     expect([...ends.values()].reduce((a, b) => a + b, 0)).to.equal(RECORDS)
 
-    const groupId = uniqueName('e2e-group')
     const audit = new CommitAudit()
     const order = new KeyOrderCheck()
     const consumer = testKafka('e2e').consumer({ groupId, maxWaitTimeInMs: 250 })
@@ -70,12 +68,7 @@ describe('integration: end to end', function () {
       )
       .subscribe({ error: (e) => (failure = e) })
 
-    try {
-      await until(() => failure !== undefined || (processed >= RECORDS && source.tracker.inFlight === 0), 'every record processed')
-    } finally {
-      subscription.unsubscribe()
-      await source.closed()
-    }
+    await runToEnd(source, subscription, () => processed >= RECORDS, 'every record processed', () => failure)
     expect(failure).to.equal(undefined)
     expect(order.violations).to.deep.equal([])
     expect(outputOrder).to.deep.equal([])

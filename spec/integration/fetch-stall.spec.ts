@@ -17,6 +17,7 @@ import { groupByKeyConcat } from '../../operators/group-by-key-concat'
 import { orderedMerge } from '../../operators/ordered-merge'
 import { createTopic, testKafka, uniqueName } from './broker-hooks'
 import { suiteClients } from './fixtures/clients'
+import { cleanupAfterEach } from './fixtures/cleanup'
 import { sleep, soloShare, until } from './fixtures/source-harness'
 
 type Rec = SourceRecord<Buffer | null, Buffer | null>
@@ -79,10 +80,7 @@ async function produce(producer: { send(r: object): Promise<unknown> }, topic: s
 
 describe('integration: fetch stalls and user pauses (kafkajs default consumer options)', function () {
   const clients = suiteClients('fetch-stall')
-  const cleanup: (() => Promise<unknown>)[] = []
-  afterEach(async () => {
-    for (const step of cleanup.splice(0).reverse()) await step().catch(() => undefined)
-  })
+  const cleanup = cleanupAfterEach()
 
   function consumerOf(groupId: string): Consumer {
     // kafkajs's defaults: no maxWaitTimeInMs, sessionTimeout or heartbeatInterval of our own.

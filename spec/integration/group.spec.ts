@@ -18,8 +18,9 @@ import { connectClients } from './fixtures/clients'
 import { checkMember, missingOffsets } from './fixtures/group-checks'
 import {
   asSortedPairs, committedOffsets, endOffsets, explained, produceKeyed, randomInt, sameOffsets, seededRandom, sleep,
-  testSeed, waitFor, type Random,
+  waitFor, type Random,
 } from './fixtures/group-harness'
+import { announcedSeed, cleanupAfterEach } from './fixtures/cleanup'
 import { GroupMember, mergedEvents, settled, type MemberSettings } from './fixtures/group-members'
 
 const PARTITIONS = 6
@@ -30,15 +31,11 @@ const PROGRESS = 150
 const CHANGES = 9
 
 describe('integration: a consumer group whose members join and leave while records flow', function () {
-  const cleanup: Array<() => Promise<void>> = []
-  afterEach(async () => {
-    while (cleanup.length > 0) await cleanup.pop()!().catch(() => undefined)
-  })
+  const cleanup = cleanupAfterEach()
 
   it('loses nothing, commits only owned partitions, keeps key order per member, ends at the end offsets', async function () {
     this.timeout(240_000)
-    const seed = testSeed()
-    console.log(`      group test seed ${seed} (replay with KAFKA_RX_TEST_SEED=${seed})`)
+    const seed = announcedSeed('group test seed')
     const scenario = seededRandom(seed)
 
     const kafka = testKafka('group-test')

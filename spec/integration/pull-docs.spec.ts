@@ -4,9 +4,9 @@ import { expect } from 'chai'
 import { readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { pullOrderBatches, pullOrders } from '../../examples/pull-orders'
-import { createTopic, testBrokers, uniqueName } from './broker-hooks'
+import { testBrokers } from './broker-hooks'
 import { suiteClients } from './fixtures/clients'
-import { committedOffsetsOf, endOffsetsOf, pairs, produceKeyedSequence } from './fixtures/source-harness'
+import { expectCommittedAtEnd, keyedTopic } from './fixtures/keyed-topic'
 
 const root = resolve(__dirname, '../../..')
 
@@ -23,9 +23,7 @@ describe('docs/pull.md example', function () {
   it('pullOrders handles every order once and ends at lag 0 after an abort', async function () {
     this.timeout(120_000)
     const total = 120
-    const topic = await createTopic('pull-docs-loop', 2)
-    await produceKeyedSequence(clients.producer, topic, { count: total, keys: 12 })
-    const groupId = uniqueName('pull-docs-loop-group')
+    const { topic, groupId } = await keyedTopic(clients.producer, 'pull-docs-loop', 2, { count: total, keys: 12 })
     const shutdown = new AbortController()
     const handled: string[] = []
     await pullOrders(testBrokers(), topic, groupId, shutdown.signal, async (order) => {
@@ -33,15 +31,13 @@ describe('docs/pull.md example', function () {
       if (handled.length === total) shutdown.abort()
     })
     expect(new Set(handled).size).to.equal(total)
-    expect(pairs(await committedOffsetsOf(clients.admin, groupId, topic))).to.deep.equal(pairs(await endOffsetsOf(clients.admin, topic)))
+    await expectCommittedAtEnd(clients.admin, groupId, topic)
   })
 
   it('pullOrderBatches inserts every order once in batches of at most 50, and ends at lag 0', async function () {
     this.timeout(120_000)
     const total = 300
-    const topic = await createTopic('pull-docs-batches', 2)
-    await produceKeyedSequence(clients.producer, topic, { count: total, keys: 12 })
-    const groupId = uniqueName('pull-docs-batches-group')
+    const { topic, groupId } = await keyedTopic(clients.producer, 'pull-docs-batches', 2, { count: total, keys: 12 })
     const shutdown = new AbortController()
     const batches: string[][] = []
     await pullOrderBatches(testBrokers(), topic, groupId, shutdown.signal, async (orders) => {
@@ -50,6 +46,6 @@ describe('docs/pull.md example', function () {
     })
     expect(new Set(batches.flat()).size).to.equal(total)
     expect(batches.every((b) => b.length >= 1 && b.length <= 50)).to.equal(true)
-    expect(pairs(await committedOffsetsOf(clients.admin, groupId, topic))).to.deep.equal(pairs(await endOffsetsOf(clients.admin, topic)))
+    await expectCommittedAtEnd(clients.admin, groupId, topic)
   })
 })

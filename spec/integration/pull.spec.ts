@@ -5,9 +5,10 @@
 import { expect } from 'chai'
 import { fromKafka, type SourceRecord } from '../../lib/source/from-kafka'
 import { pullRecords } from '../../lib/pull/pull-records'
-import { createTopic, testKafka, uniqueName } from './broker-hooks'
+import { testKafka } from './broker-hooks'
 import { suiteClients } from './fixtures/clients'
-import { committedOffsetsOf, endOffsetsOf, pairs, produceKeyedSequence, sleep, soloShare } from './fixtures/source-harness'
+import { expectCommittedAtEnd, keyedTopic } from './fixtures/keyed-topic'
+import { committedOffsetsOf, pairs, sleep, soloShare } from './fixtures/source-harness'
 
 type Rec = SourceRecord<Buffer | null, Buffer | null>
 const idOf = (r: Rec): string => `${r.partition}@${r.offset}`
@@ -19,9 +20,7 @@ describe('integration: pullRecords', function () {
     this.timeout(180_000)
     const total = 300
     const maxInFlight = 8
-    const topic = await createTopic('pull-slow', 3)
-    await produceKeyedSequence(clients.producer, topic, { count: total, keys: 30 })
-    const groupId = uniqueName('pull-slow-group')
+    const { topic, groupId } = await keyedTopic(clients.producer, 'pull-slow', 3, { count: total, keys: 30 })
     const shutdown = new AbortController()
     const source = fromKafka(testKafka('pull-slow').consumer({ groupId }), {
       topics: [topic], fromBeginning: true, maxInFlight, signal: shutdown.signal,
@@ -43,16 +42,14 @@ describe('integration: pullRecords', function () {
     expect(seen.size).to.equal(total)
     expect(maxInFlightSeen).to.be.at.most(maxInFlight)
     expect(timesFull, 'the budget was used up at least once (fetching paused)').to.be.greaterThan(0)
-    expect(pairs(await committedOffsetsOf(clients.admin, groupId, topic))).to.deep.equal(pairs(await endOffsetsOf(clients.admin, topic)))
+    await expectCommittedAtEnd(clients.admin, groupId, topic)
   })
 
   it('break mid-stream commits the finished prefix; a restart re-processes at most what was in flight', async function () {
     this.timeout(180_000)
     const total = 400
     const maxInFlight = 10
-    const topic = await createTopic('pull-break', 2)
-    await produceKeyedSequence(clients.producer, topic, { count: total, keys: 40 })
-    const groupId = uniqueName('pull-break-group')
+    const { topic, groupId } = await keyedTopic(clients.producer, 'pull-break', 2, { count: total, keys: 40 })
     const options = { topics: [topic], fromBeginning: true, maxInFlight, maxWaitTimeInMs: 250 }
 
     // Run 1: finish records a few behind the loop (a window of 4 unfinished), break after 150 pulls.
@@ -105,16 +102,14 @@ describe('integration: pullRecords', function () {
     expect(refinished, 'finished records processed again').to.equal(0)
     expect(repulled, 'records of run 1 pulled again').to.be.at.most(inFlightAtBreak)
     expect(repulled).to.be.at.most(maxInFlight)
-    expect(pairs(await committedOffsetsOf(clients.admin, groupId, topic))).to.deep.equal(pairs(await endOffsetsOf(clients.admin, topic)))
+    await expectCommittedAtEnd(clients.admin, groupId, topic)
   })
 
   // Seen to fail with the loop's end not waiting for the source's shutdown (`finalize(() => Promise.resolve())`).
   it('an error thrown in the loop body commits what finished, disconnects, and is rethrown', async function () {
     this.timeout(120_000)
     const total = 100
-    const topic = await createTopic('pull-throw', 1)
-    await produceKeyedSequence(clients.producer, topic, { count: total, keys: 10 })
-    const groupId = uniqueName('pull-throw-group')
+    const { topic, groupId } = await keyedTopic(clients.producer, 'pull-throw', 1, { count: total, keys: 10 })
     const consumer = testKafka('pull-throw').consumer({ groupId, maxWaitTimeInMs: 250 })
     let disconnected = false
     consumer.on(consumer.events.DISCONNECT, () => (disconnected = true))

@@ -17,7 +17,8 @@ import { groupByKeyConcat } from '../../operators/group-by-key-concat'
 import { orderedMerge } from '../../operators/ordered-merge'
 import { createTopic, testKafka, uniqueName } from './broker-hooks'
 import { suiteClients } from './fixtures/clients'
-import { CommitAudit, committedOffsetsOf, endOffsetsOf, pairs, produceKeyedSequence, until } from './fixtures/source-harness'
+import { keyedTopic } from './fixtures/keyed-topic'
+import { CommitAudit, committedOffsetsOf, endOffsetsOf, pairs, until } from './fixtures/source-harness'
 
 type Rec = SourceRecord<Buffer | null, Buffer | null>
 const at = (r: { partition: number; offset: string }): string => `${r.partition}@${r.offset}`
@@ -45,9 +46,7 @@ describe('integration: graceful shutdown', function () {
   it('aborted mid-stream: drains the records in flight, commits exactly what finished, then stops', async function () {
     this.timeout(120_000)
     const RECORDS = 600
-    const topic = await createTopic('shutdown-drain', 3)
-    await produceKeyedSequence(clients.producer, topic, { count: RECORDS, keys: 40 })
-    const groupId = uniqueName('shutdown-drain-group')
+    const { topic, groupId } = await keyedTopic(clients.producer, 'shutdown-drain', 3, { count: RECORDS, keys: 40 })
     const log: string[] = []
     const controller = new AbortController()
     const source = fromKafka(logged(testKafka('shutdown-drain').consumer({ groupId, maxWaitTimeInMs: 100 }), log), {
@@ -166,10 +165,8 @@ describe('integration: graceful shutdown', function () {
   it('drains through a rebalance (a member joins during the drain): completes, commits nothing unfinished', async function () {
     this.timeout(120_000)
     const RECORDS = 400
-    const topic = await createTopic('shutdown-rebalance', 4)
-    await produceKeyedSequence(clients.producer, topic, { count: RECORDS, keys: 40 })
+    const { topic, groupId } = await keyedTopic(clients.producer, 'shutdown-rebalance', 4, { count: RECORDS, keys: 40 })
     const ends = await endOffsetsOf(clients.admin, topic)
-    const groupId = uniqueName('shutdown-rebalance-group')
     const consumer = () => testKafka('shutdown-rebalance').consumer({ groupId, maxWaitTimeInMs: 100, sessionTimeout: 10_000, heartbeatInterval: 300 })
     const audit = new CommitAudit()
     const finished = new Set<string>()

@@ -9,6 +9,8 @@ import { fromKafka, type KafkaSource, type SourceRecord } from '../../lib/source
 import { commitOffsets } from '../../operators/commit-offsets'
 import { createTopic, testKafka, uniqueName } from './broker-hooks'
 import { committedOffsetsOf, endOffsetsOf, pairs, until } from './fixtures/source-harness'
+import { cleanupAfterEach } from './fixtures/cleanup'
+import { closing } from './fixtures/run-to-end'
 
 type Rec = SourceRecord<Buffer | null, Buffer | null>
 
@@ -21,16 +23,13 @@ describe('integration: fromKafka', function () {
   let kafka: Kafka
   let admin: Admin
   let producer: Producer
-  const cleanup: (() => Promise<unknown>)[] = []
+  const cleanup = cleanupAfterEach()
 
   before(async () => {
     kafka = testKafka('source-setup')
     admin = kafka.admin()
     producer = kafka.producer()
     await Promise.all([admin.connect(), producer.connect()])
-  })
-  afterEach(async () => {
-    while (cleanup.length > 0) await cleanup.pop()!().catch(() => undefined)
   })
   after(async () => {
     await Promise.all([admin?.disconnect(), producer?.disconnect()])
@@ -56,10 +55,7 @@ describe('integration: fromKafka', function () {
     const source = fromKafka(testKafka('source-tx').consumer({ groupId, maxWaitTimeInMs: 100 }), { topics: [topic], fromBeginning: true })
     const got: Rec[] = []
     const subscription = finishAll(source, got)
-    cleanup.push(async () => {
-      subscription.unsubscribe()
-      await source.closed()
-    })
+    cleanup.push(closing(source, subscription))
     await until(async () => (await committedOffsetsOf(admin, groupId, topic)).get(0) === 4, 'a commit past the first marker')
     // Fetched alone once the consumer caught up: aborted records 4-5 and their marker 6 make a batch with no
     // message, which kafkajs resolves itself (no eachBatch); the commit still moves past it.
@@ -83,10 +79,7 @@ describe('integration: fromKafka', function () {
     const source = fromKafka(testKafka('source-tx-start').consumer({ groupId, maxWaitTimeInMs: 100 }), { topics: [topic] })
     const got: Rec[] = []
     const subscription = finishAll(source, got)
-    cleanup.push(async () => {
-      subscription.unsubscribe()
-      await source.closed()
-    })
+    cleanup.push(closing(source, subscription))
     await until(async () => (await committedOffsetsOf(admin, groupId, topic)).get(0) === 3, 'a commit past the marker')
     expect(got).to.deep.equal([])
   })
@@ -124,10 +117,7 @@ describe('integration: fromKafka', function () {
     // Second subscription of the same source: a new consumer, a new tracker, from the committed offset on.
     const got: Rec[] = []
     const second = finishAll(source, got)
-    cleanup.push(async () => {
-      second.unsubscribe()
-      await source.closed()
-    })
+    cleanup.push(closing(source, second))
     await until(async () => (await committedOffsetsOf(admin, groupId, topic)).get(0) === 100, 'the end offset committed')
     expect(got.map((r) => Number(r.offset))).to.deep.equal(Array.from({ length: 70 }, (_, i) => 30 + i))
   })
@@ -138,10 +128,7 @@ describe('integration: fromKafka', function () {
     const consumer = testKafka('source-twice').consumer({ groupId: uniqueName('source-twice-group'), maxWaitTimeInMs: 100 })
     const source = fromKafka(consumer, { topics: [topic] })
     const first = source.subscribe()
-    cleanup.push(async () => {
-      first.unsubscribe()
-      await source.closed()
-    })
+    cleanup.push(closing(source, first))
     const errors: unknown[] = []
     fromKafka(consumer, { topics: [topic] }).subscribe({ error: (e) => errors.push(e) })
     expect(String(errors[0])).to.match(/already has a subscriber/)

@@ -23,9 +23,10 @@ import { groupByKeyConcat } from '../../operators/group-by-key-concat'
 import { orderedMerge } from '../../operators/ordered-merge'
 import { forward, type OutputMessage, type Result } from '../../operators/result'
 import { withRetry } from '../../operators/with-retry'
-import { createTopic, testKafka, uniqueName } from './broker-hooks'
+import { createTopic, testKafka } from './broker-hooks'
 import { suiteClients } from './fixtures/clients'
-import { endOffsetsOf, pairs, produceKeyedSequence, until } from './fixtures/source-harness'
+import { keyedTopic } from './fixtures/keyed-topic'
+import { endOffsetsOf, pairs, until } from './fixtures/source-harness'
 
 const RECORDS = 1_500
 const MAX_IN_FLIGHT = 100
@@ -35,14 +36,13 @@ describe('integration: live stats', function () {
 
   it('reports figures equal to the truth of the run, a stuck record with its key, and paused fetching', async function () {
     this.timeout(180_000)
-    const input = await createTopic('stats-in', 3)
+    const { topic: input, groupId } = await keyedTopic(clients.producer, 'stats-in', 3, { count: RECORDS, keys: 12 })
     const output = await createTopic('stats-out', 3)
     const dlt = await createTopic('stats-dlt', 1)
-    await produceKeyedSequence(clients.producer, input, { count: RECORDS, keys: 12 })
     const ends = await endOffsetsOf(clients.admin, input)
 
     const metrics = new PipelineMetrics()
-    const source = fromKafka(testKafka('stats').consumer({ groupId: uniqueName('stats-group'), maxWaitTimeInMs: 100 }), {
+    const source = fromKafka(testKafka('stats').consumer({ groupId, maxWaitTimeInMs: 100 }), {
       topics: [input], fromBeginning: true, maxInFlight: MAX_IN_FLIGHT, keyDecoder: stringDecoder, valueDecoder: stringDecoder,
     })
     const snapshots: PipelineStats[] = []
