@@ -8,6 +8,7 @@ import { yieldsBatch } from './batch-yield'
 import { KafkaCommitSink } from './commit-sink'
 import { StartCommits } from './start-commits'
 import type { DelegatedCommits } from './delegated-commits'
+import { CommitsDelegatedError } from './commits-delegated-error'
 import { decodeRecord, undecodedRecord, type SessionRecord } from './record-decoding'
 import { commitPastControlBatch, nextOffset } from './control-batches'
 import { refuseSeeks } from './refuse-seeks'
@@ -132,7 +133,7 @@ export class Session<K, V> {
 
   async commit(offsets: readonly TrackedCommitOffset[]): Promise<readonly TrackedCommitOffset[]> {
     if (this.delegate !== undefined) {
-      throw new Error('commitOffsets: this source is given to publishTransactional, whose transactions commit its offsets; a plain commit would not be fenced (drop commitOffsets from the pipeline)')
+      throw new CommitsDelegatedError()
     }
     const sent = await this.#sink.commit(offsets)
     this.tracker.committed(sent)
