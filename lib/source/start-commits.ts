@@ -45,10 +45,10 @@ export class StartCommits {
 
   /**
    * Commits `offset` (the first offset fetched in `lane`'s epoch) unless this process last committed exactly
-   * it (with a delegate: hands it to the delegate, which knows what the group committed). Resolves with the commit to report to the tracker once the epoch has a delivery, or undefined when
-   * the commit was dropped because the partition is not owned in that epoch any more. Rejects when the
-   * broker refused it for another reason: the caller errors the stream rather than deliver an unprotected
-   * record.
+   * it (with a delegate: hands it to the delegate, which knows what the group committed). Resolves with the
+   * commit to report to the tracker once the epoch has a delivery, or undefined when the commit was dropped
+   * because the partition is not owned in that epoch any more. Rejects when the broker refused it for
+   * another reason: the caller errors the stream rather than deliver an unprotected record.
    */
   async commit(lane: OwnedPartition, offset: string): Promise<TrackedCommitOffset | undefined> {
     const { topic, partition, epoch } = lane

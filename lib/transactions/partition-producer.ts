@@ -56,23 +56,14 @@ export class PartitionProducer {
    * Resolves with the committed offset as it now stands.
    */
   makeDurable(epoch: number, offset: string): Promise<bigint> {
-    return this.#exclusive(async () => {
-      const tx = await this.#begin(epoch)
-      try {
-        this.#floor ??= await this.#committedOffset()
-        if (this.#floor >= BigInt(offset)) {
-          await tx.abort() // nothing was added to it: kafkajs ends it without a request
-          return this.#floor
-        }
-        await tx.sendOffsets({ consumerGroupId: this.settings.consumerGroupId, topics: [{ topic: this.topic, partitions: [{ partition: this.partition, offset }] }] })
-        await tx.commit()
-        return (this.#floor = BigInt(offset))
-      } catch (error) {
-        await tx.abort().catch(() => undefined)
-        await this.#retire()
-        throw error
+    return this.#exclusive(() => this.#inTransaction(epoch, async (tx, floor) => {
+      if (floor >= BigInt(offset)) {
+        await tx.abort() // nothing was added to it: kafkajs ends it without a request
+        return floor
       }
-    })
+      await this.#commitOffset(tx, offset)
+      return BigInt(offset)
+    }))
   }
 
   /** Once the transaction out (if any) settled, disconnects the producer. */
@@ -113,11 +104,8 @@ export class PartitionProducer {
     }
   }
 
-  async #run({ epoch, records }: PlannedTransaction<TransactionEntry>): Promise<TransactionOutcome> {
-    const tx = await this.#begin(epoch)
-    try {
-      this.#floor ??= await this.#committedOffset()
-      const floor = this.#floor
+  #run({ epoch, records }: PlannedTransaction<TransactionEntry>): Promise<TransactionOutcome> {
+    return this.#inTransaction(epoch, async (tx, floor) => {
       // Records are consecutive in offset order: the skipped ones are a prefix.
       const fresh = records.filter((r) => BigInt(r.item.offset) >= floor)
       if (fresh.length === 0) {
@@ -127,15 +115,30 @@ export class PartitionProducer {
       const messages = fresh.flatMap((r) => r.messages)
       if (messages.length > 0) await tx.sendBatch({ topicMessages: topicMessagesOf(messages), acks: -1 })
       const offset = (BigInt(fresh[fresh.length - 1]!.item.offset) + 1n).toString()
-      await tx.sendOffsets({ consumerGroupId: this.settings.consumerGroupId, topics: [{ topic: this.topic, partitions: [{ partition: this.partition, offset }] }] })
-      await tx.commit()
-      this.#floor = BigInt(offset)
+      await this.#commitOffset(tx, offset)
       return { offset, skipped: records.length - fresh.length, messages: messages.length }
+    })
+  }
+
+  // Runs `body` in a transaction of `epoch`'s producer, with the group's committed offset (read once per
+  // producer, after it fenced the others). On any failure the transaction is aborted and the producer retired.
+  async #inTransaction<R>(epoch: number, body: (tx: TransactionLike, floor: bigint) => Promise<R>): Promise<R> {
+    const tx = await this.#begin(epoch)
+    try {
+      this.#floor ??= await this.#committedOffset()
+      return await body(tx, this.#floor)
     } catch (error) {
       await tx.abort().catch(() => undefined) // fenced or broken: the next producer's initialization aborts it
       await this.#retire()
       throw error
     }
+  }
+
+  // Adds the commit of `offset` (the next to read) to `tx` and commits it; the floor follows.
+  async #commitOffset(tx: TransactionLike, offset: string): Promise<void> {
+    await tx.sendOffsets({ consumerGroupId: this.settings.consumerGroupId, topics: [{ topic: this.topic, partitions: [{ partition: this.partition, offset }] }] })
+    await tx.commit()
+    this.#floor = BigInt(offset)
   }
 
   async #committedOffset(): Promise<bigint> {

@@ -10,13 +10,14 @@ import type { RecordOrigin, TrackedCommitOffset } from '../../operators/record-o
 import type { DeadLetterSource } from '../publish/dead-letter'
 import { transactionalSettings, type PublishTransactionalOptions } from './options'
 import { runTransactional } from './run'
+import type { DelegatedCommits } from '../source/delegated-commits'
 
 /** What `publishTransactional` needs of the source: a `KafkaSource` fits. */
 export interface TransactionalSource {
   readonly tracker: { finish(origin: RecordOrigin): boolean; committed(offsets: readonly TrackedCommitOffset[]): void }
   isStale(record: RecordOrigin): boolean
   /** Takes over the source's own commits (start positions, control batches): see `KafkaSource.delegateCommits`. */
-  delegateCommits(to: { commit(offsets: readonly TrackedCommitOffset[]): Promise<readonly TrackedCommitOffset[]> }): () => void
+  delegateCommits(to: DelegatedCommits): () => void
 }
 
 /** One committed transaction: a partition's outputs and the commit of its input offsets, together. */

@@ -49,8 +49,17 @@ export function runTransactional<T extends DeadLetterSource, O extends OutputMes
   const release = (entries: readonly TransactionEntry[]): void => {
     for (const e of entries) tracker.finish(e.item)
   }
+  const idOf = (topic: string, partition: number): string => `${settings.transactionalIdPrefix}-${topic}-${partition}`
+  // What a partition's producer gives up with after its last attempt: fenced every time, or the last error.
+  const finalError = (topic: string, partition: number, attempts: number, error: unknown): unknown =>
+    isFencing(error) ? new TransactionFencedError(idOf(topic, partition), attempts, error) : error
+  const delayOf = (attempt: number): number => {
+    const delay = backoff(attempt)
+    if (!(typeof delay === 'number' && delay >= 0 && delay < Infinity)) throw new RangeError(`publishTransactional: backoff(${attempt}) returned ${String(delay)}, not a finite delay >= 0`)
+    return delay
+  }
   const producerOf = (topic: string, partition: number): PartitionProducer => {
-    const id = `${settings.transactionalIdPrefix}-${topic}-${partition}`
+    const id = idOf(topic, partition)
     let p = producers.get(id)
     if (p === undefined) producers.set(id, (p = new PartitionProducer(id, topic, partition, settings)))
     return p
@@ -110,8 +119,7 @@ export function runTransactional<T extends DeadLetterSource, O extends OutputMes
         }
         if (attempt >= maxAttempts) {
           plan.settle(tx, false)
-          const id = `${settings.transactionalIdPrefix}-${tx.topic}-${tx.partition}`
-          return close({ error: isFencing(error) ? new TransactionFencedError(id, attempt, error) : error })
+          return close({ error: finalError(tx.topic, tx.partition, attempt, error) })
         }
         running++ // the lane stays busy through the backoff: nothing overtakes a failed transaction
         const retry = (): void => {
@@ -124,9 +132,7 @@ export function runTransactional<T extends DeadLetterSource, O extends OutputMes
           run(tx, attempt + 1)
         }
         try {
-          const delay = backoff(attempt)
-          if (!(typeof delay === 'number' && delay >= 0 && delay < Infinity)) throw new RangeError(`publishTransactional: backoff(${attempt}) returned ${String(delay)}, not a finite delay >= 0`)
-          scheduler.schedule(retry, delay)
+          scheduler.schedule(retry, delayOf(attempt))
         } catch (e) {
           running--
           plan.settle(tx, false)
@@ -163,9 +169,8 @@ export function runTransactional<T extends DeadLetterSource, O extends OutputMes
       return !isStale(origin)
     } catch (error) {
       if (done || isStale(origin)) return false
-      const id = `${settings.transactionalIdPrefix}-${o.topic}-${o.partition}`
-      if (attempt >= maxAttempts) throw isFencing(error) ? new TransactionFencedError(id, attempt, error) : error
-      const delay = backoff(attempt)
+      if (attempt >= maxAttempts) throw finalError(o.topic, o.partition, attempt, error)
+      const delay = delayOf(attempt)
       await new Promise<void>((resolve) => scheduler.schedule(() => resolve(), delay))
       return makeDurable(o, attempt + 1)
     }
