@@ -16,12 +16,15 @@ import { orderedMerge } from '../../operators/ordered-merge'
 import { roundTo } from '../shared/measure'
 import { Clock, countBatch, made, runToEnd } from './clock'
 import { handwrittenCtp, kafkaRxCtp } from './ctp'
+import { kafkaRxCtpEos } from './eos-case'
 
 /** The Node cases, by name. */
 export type NodeCaseName =
   | 'raw_each_batch' | 'kafka_rx_noop' | 'each_message_work' | 'kafka_rx_work'
   // consume-transform-produce (ctp.ts)
   | 'ctp_handwritten_noop' | 'kafka_rx_ctp_noop' | 'ctp_handwritten_work' | 'kafka_rx_ctp_work'
+  // the same, exactly-once (eos-case.ts)
+  | 'kafka_rx_ctp_eos'
 
 /** What a child process is asked to run. */
 export interface CaseSpec {
@@ -68,6 +71,8 @@ export interface CaseResult {
    * for the cases that do not measure it (all but the consume-transform-produce ones).
    */
   bytes_per_record: number | null
+  /** Transactions committed per second over the span (the exactly-once cases; null for the others). */
+  transactions_per_s?: number | null
   /** True when the case stopped at a sample bound rather than at the end of the topic. */
   sampled: boolean
   /** False when the consumer did not shut down within 15 s after the last record (kafka-rx cases). */
@@ -110,6 +115,9 @@ async function measure(spec: CaseSpec, checkLag: boolean): Promise<CaseResult> {
       case 'kafka_rx_ctp_work':
         await kafkaRxCtp(kafka, spec, clock)
         break
+      case 'kafka_rx_ctp_eos':
+        await kafkaRxCtpEos(kafka, spec, clock)
+        break
     }
   } finally {
     clearTimeout(timeout)
@@ -126,6 +134,7 @@ async function measure(spec: CaseSpec, checkLag: boolean): Promise<CaseResult> {
     // maxRSS: the kernel's high-water mark of this process, in KiB.
     peak_rss_mib: roundTo(process.resourceUsage().maxRSS / 1024, 1),
     bytes_per_record: clock.allocatedBytes === undefined ? null : roundTo(clock.allocatedBytes / clock.count, 0),
+    transactions_per_s: clock.transactions === undefined ? null : roundTo((clock.transactions * 1000) / ms, 1),
     sampled,
     closed: clock.closed,
     lag: sampled || !checkLag ? null : await lagOf(kafka, spec),

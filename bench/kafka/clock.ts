@@ -41,6 +41,19 @@ export class Clock {
     return this.#heap?.bytes
   }
 
+  /** Transactions committed within the span (the exactly-once cases); undefined for the others. */
+  transactions: number | undefined
+
+  /** Count transactions (exactly-once cases, before the span starts). */
+  countTransactions(): void {
+    this.transactions ??= 0
+  }
+
+  /** One transaction committed: counted while the span is open. */
+  transactionCommitted(): void {
+    if (this.transactions !== undefined && this.#first !== 0 && this.#last === 0) this.transactions++
+  }
+
   constructor(readonly target: number, readonly sampleMs: number | undefined) {}
 
   started(): void {

@@ -32,10 +32,13 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 const SEND_CHUNK = 1_000
 
 /** The transform both sides run: a new message with the record's key and value. */
-const transform = (key: Buffer | null, value: Buffer | null): { key: Buffer | null; value: Buffer | null } => ({ key, value })
+export const transform = (key: Buffer | null, value: Buffer | null): { key: Buffer | null; value: Buffer | null } => ({ key, value })
 
-/** Creates the case's output topic and connects its producer; both before the clock starts (at the group join). */
-async function output(kafka: Kafka, spec: CaseSpec): Promise<{ topic: string; producer: Producer }> {
+/**
+ * Creates the case's output topic, `<groupId>-out`, with as many partitions as the input (before the clock
+ * starts, at the group join); the exactly-once cases (eos-case.ts, the JVM one) use it too.
+ */
+export async function createOutputTopic(kafka: Kafka, spec: Pick<CaseSpec, 'groupId' | 'partitions'>): Promise<string> {
   const topic = `${spec.groupId}-out`
   const admin = kafka.admin()
   await admin.connect()
@@ -44,6 +47,12 @@ async function output(kafka: Kafka, spec: CaseSpec): Promise<{ topic: string; pr
   } finally {
     await admin.disconnect()
   }
+  return topic
+}
+
+/** Creates the case's output topic and connects its producer; both before the clock starts (at the group join). */
+async function output(kafka: Kafka, spec: CaseSpec): Promise<{ topic: string; producer: Producer }> {
+  const topic = await createOutputTopic(kafka, spec)
   const producer = kafka.producer()
   await producer.connect()
   return { topic, producer }

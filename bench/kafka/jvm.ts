@@ -20,6 +20,12 @@ export interface JvmCaseSpec {
   workMs: number
   concurrency: number
   timeoutMs: number
+  /**
+   * 'work' (default): `parallel_consumer_work`, the user function sleeping `workMs` per record.
+   * 'ctp-eos': `parallel_consumer_ctp_eos`, each record copied to the topic `<groupId>-out` (made by the
+   * caller) with PC's transactional commit mode, done once the group committed every record.
+   */
+  mode?: 'work' | 'ctp-eos'
 }
 
 /**
@@ -44,7 +50,8 @@ export function buildParallelConsumer(): string {
 
 /**
  * Runs Confluent Parallel Consumer (KEY ordering, `concurrency` threads, `workMs` of Thread.sleep per record)
- * over the topic with its own group, and resolves with its figures (lag checked by the caller).
+ * over the topic with its own group, and resolves with its figures (lag checked by the caller); with
+ * `mode: 'ctp-eos'` its transactional consume-transform-produce instead (see {@link JvmCaseSpec.mode}).
  *
  * @example
  * const pc = await runParallelConsumer(buildParallelConsumer(), { brokers, topic, groupId: 'pc', records: 200_000, workMs: 2, concurrency: 512, timeoutMs: 120_000 })
@@ -53,7 +60,7 @@ export async function runParallelConsumer(classpath: string, spec: JvmCaseSpec, 
   const args = [
     ...jvmArgs, '-cp', classpath, 'kafkarx.bench.ParallelConsumerBench',
     spec.brokers.join(','), spec.topic, spec.groupId, String(spec.records), String(spec.workMs), String(spec.concurrency),
-    String(Math.ceil(spec.timeoutMs / 1000)),
+    String(Math.ceil(spec.timeoutMs / 1000)), spec.mode ?? 'work',
   ]
   const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
     const child = spawn('java', args, { stdio: ['ignore', 'pipe', 'pipe'] })
@@ -73,7 +80,7 @@ export async function runParallelConsumer(classpath: string, spec: JvmCaseSpec, 
   }
   if (!parsed.finished) throw new Error(`Parallel Consumer: ${parsed.records} of ${spec.records} records in ${spec.timeoutMs} ms`)
   return {
-    name: 'parallel_consumer_work',
+    name: spec.mode === 'ctp-eos' ? 'parallel_consumer_ctp_eos' : 'parallel_consumer_work',
     records: parsed.records,
     ms: parsed.ms,
     records_per_s: parsed.records_per_s,

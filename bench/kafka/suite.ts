@@ -16,13 +16,17 @@
  *    `ctp_handwritten_noop` / `kafka_rx_ctp_noop` (no work) and `ctp_handwritten_work` / `kafka_rx_ctp_work`
  *    (`workMs` per record): kafkajs eachBatch + sendBatch by hand against fromKafka, groupByKeyConcat,
  *    orderedMerge, publish, commitOffsets. Their heap bytes allocated per record are measured too.
+ * 6. Exactly-once (eos-case.ts): `kafka_rx_ctp_eos`, kafka_rx_ctp_noop's workload through publishTransactional
+ *    (defaults), and `parallel_consumer_ctp_eos`, the same in Parallel Consumer's transactional commit mode.
  *
  * `--json` prints one JSON object as the last line: `noop_vs_raw` (2 / 1: the median over raw/no-op pairs run
  * back to back, `--noop-pairs` more after the reps; with `--warmups N` each of those runs measures a pass over
  * the topic after N unmeasured ones in its process, i.e. warm code), `work_vs_kafkajs` (kafka-rx /
  * eachMessage), `work_vs_parallel_consumer` (kafka-rx / Parallel Consumer; null with --no-jvm), and each
  * case's records/s and peak RSS (median records/s over the reps, highest peak); `ctp_noop_vs_handwritten` and
- * `ctp_work_vs_handwritten` (kafka-rx / hand-written, consume-transform-produce without and with work).
+ * `ctp_work_vs_handwritten` (kafka-rx / hand-written, consume-transform-produce without and with work);
+ * `eos_vs_alo` (kafka_rx_ctp_eos / kafka_rx_ctp_noop, the median of each rep's ratio), `eos_transactions_per_s`
+ * and `eos_vs_parallel_consumer` (kafka_rx_ctp_eos / parallel_consumer_ctp_eos; null with --no-jvm).
  *
  * @example
  * npm run bench -- kafka                        # the table
@@ -35,6 +39,7 @@ import * as path from 'node:path'
 import { Kafka, Partitioners, logLevel } from 'kafkajs'
 import { ensureKafka } from '../../lib/testing/kafka-broker'
 import type { CaseResult, CaseSpec, NodeCaseName } from './cases'
+import { createOutputTopic } from './ctp'
 import { buildParallelConsumer, runParallelConsumer } from './jvm'
 import { median, roundTo } from '../shared/measure'
 
@@ -105,6 +110,8 @@ export async function run(args: string[]): Promise<void> {
     // noop_vs_raw comes from pairs run back to back (the raw and no-op runs of each rep, then noopPairs more),
     // the first of each pair alternating, so that drift in the machine's speed falls on both alike.
     const pairs: { raw: CaseResult; noop: CaseResult }[] = []
+    // eos_vs_alo from each rep's at-least-once and exactly-once runs, run back to back.
+    const eosPairs: { alo: CaseResult; eos: CaseResult }[] = []
     const pairOrder = (i: number): NodeCaseName[] => (i % 2 === 1 ? ['raw_each_batch', 'kafka_rx_noop'] : ['kafka_rx_noop', 'raw_each_batch'])
     const nodeCase = (name: NodeCaseName, groupId: string): Promise<CaseResult> =>
       runNodeCase({
@@ -116,21 +123,31 @@ export async function run(args: string[]): Promise<void> {
         ...(name === 'raw_each_batch' || name === 'kafka_rx_noop' ? { warmups: options.warmups } : {}),
       }, options.cpuProf)
     for (let rep = 1; rep <= options.reps; rep++) {
-      const order: (NodeCaseName | 'parallel_consumer_work')[] = [...pairOrder(rep), 'each_message_work', 'kafka_rx_work']
+      const order: (NodeCaseName | JvmCaseName)[] = [...pairOrder(rep), 'each_message_work', 'kafka_rx_work']
       if (classpath !== undefined) order.push('parallel_consumer_work')
-      // Consume-transform-produce, each kafka-rx case beside its hand-written one, the first alternating.
+      // Consume-transform-produce, each kafka-rx case beside its hand-written one, the first alternating; the
+      // exactly-once case right after its at-least-once one (eos_vs_alo is a ratio within each rep).
       const ctp = (a: NodeCaseName, b: NodeCaseName): NodeCaseName[] => (rep % 2 === 1 ? [a, b] : [b, a])
-      order.push(...ctp('ctp_handwritten_noop', 'kafka_rx_ctp_noop'), ...ctp('ctp_handwritten_work', 'kafka_rx_ctp_work'))
+      order.push(...ctp('ctp_handwritten_noop', 'kafka_rx_ctp_noop'))
+      order.splice(order.indexOf('kafka_rx_ctp_noop') + 1, 0, 'kafka_rx_ctp_eos')
+      if (classpath !== undefined) order.push('parallel_consumer_ctp_eos')
+      order.push(...ctp('ctp_handwritten_work', 'kafka_rx_ctp_work'))
       for (const name of order) {
         const groupId = `${topic}-${name}-${rep}`
-        const result = name === 'parallel_consumer_work'
-          ? await runParallelConsumer(classpath!, { brokers: broker.brokers, topic, groupId, records: options.records, workMs: options.workMs, concurrency: options.concurrency, timeoutMs: Math.max(120_000, options.records / 10) })
+        const jvm = name === 'parallel_consumer_work' || name === 'parallel_consumer_ctp_eos'
+        if (name === 'parallel_consumer_ctp_eos') await createOutputTopic(new Kafka({ brokers: broker.brokers, logLevel: logLevel.NOTHING }), { groupId, partitions: options.partitions })
+        const result = jvm
+          ? await runParallelConsumer(classpath!, {
+            brokers: broker.brokers, topic, groupId, records: options.records, workMs: name === 'parallel_consumer_work' ? options.workMs : 0,
+            concurrency: options.concurrency, timeoutMs: Math.max(120_000, options.records / 10), mode: name === 'parallel_consumer_work' ? 'work' : 'ctp-eos',
+          })
           : await nodeCase(name, groupId)
-        if (name === 'parallel_consumer_work') result.lag = await lagOf(broker.brokers, topic, groupId)
+        if (jvm) result.lag = await lagOf(broker.brokers, topic, groupId)
         log(`  rep ${rep} ${name.padEnd(24)} ${describe(result)}`)
         runs.set(name, [...(runs.get(name) ?? []), result])
       }
       pairs.push({ raw: runs.get('raw_each_batch')!.at(-1)!, noop: runs.get('kafka_rx_noop')!.at(-1)! })
+      eosPairs.push({ alo: runs.get('kafka_rx_ctp_noop')!.at(-1)!, eos: runs.get('kafka_rx_ctp_eos')!.at(-1)! })
     }
     for (let i = 1; i <= options.noopPairs; i++) {
       const pair: Partial<Record<NodeCaseName, CaseResult>> = {}
@@ -140,7 +157,7 @@ export async function run(args: string[]): Promise<void> {
       }
       pairs.push({ raw: pair.raw_each_batch!, noop: pair.kafka_rx_noop! })
     }
-    const report = makeReport(runs, pairs, options, broker.version)
+    const report = makeReport(runs, pairs, eosPairs, options, broker.version)
     if (options.json) process.stdout.write(`${JSON.stringify(report)}\n`)
     else printTable(report)
   } finally {
@@ -192,6 +209,9 @@ export async function produce(brokers: string[], topic: string, o: Options): Pro
   }
 }
 
+/** The JVM cases (jvm.ts). */
+type JvmCaseName = 'parallel_consumer_work' | 'parallel_consumer_ctp_eos'
+
 export function runNodeCase(spec: CaseSpec, cpuProf: boolean): Promise<CaseResult> {
   const script = path.join(__dirname, 'cases.js')
   const flags = cpuProf ? ['--cpu-prof', `--cpu-prof-name=kafka-${spec.name}-${Date.now()}.cpuprofile`] : []
@@ -224,7 +244,8 @@ async function lagOf(brokers: string[], topic: string, groupId: string): Promise
 function describe(r: CaseResult): string {
   const cpu = r.cpu_us_per_record === null ? '' : `, ${r.cpu_us_per_record} CPU µs/record, ${r.each_batch_us_per_record} µs/record in eachBatch`
   const bytes = r.bytes_per_record === null || r.bytes_per_record === undefined ? '' : `, ${r.bytes_per_record} heap bytes/record`
-  return `${fmt(r.records_per_s).padStart(9)} records/s  (${r.records} records in ${(r.ms / 1000).toFixed(1)} s${cpu}${bytes}, peak RSS ${r.peak_rss_mib} MiB)`
+  const txs = r.transactions_per_s === null || r.transactions_per_s === undefined ? '' : `, ${r.transactions_per_s} transactions/s`
+  return `${fmt(r.records_per_s).padStart(9)} records/s  (${r.records} records in ${(r.ms / 1000).toFixed(1)} s${cpu}${bytes}${txs}, peak RSS ${r.peak_rss_mib} MiB)`
 }
 
 /** One case over its reps: median records/s, highest peak RSS. */
@@ -237,6 +258,8 @@ export interface KafkaCaseFigures {
   peak_rss_mib: number
   /** Median heap bytes allocated per record (consume-transform-produce cases; null for the others). */
   bytes_per_record: number | null
+  /** Median transactions committed per second (kafka_rx_ctp_eos; null for the others). */
+  transactions_per_s: number | null
   runs_records_per_s: number[]
   records: number
   ms: number
@@ -263,13 +286,26 @@ export interface KafkaReport {
   ctp_noop_vs_handwritten: number
   /** The same with `workMs` per record: kafka_rx_ctp_work over ctp_handwritten_work. */
   ctp_work_vs_handwritten: number
-  targets: { noop_vs_raw: number; work_vs_kafkajs: number; work_vs_parallel_consumer: number; ctp_noop_vs_handwritten: number; ctp_work_vs_handwritten: number }
+  /** Exactly-once over at-least-once: median over the reps of kafka_rx_ctp_eos / kafka_rx_ctp_noop records/s. */
+  eos_vs_alo: number
+  /** Each rep's eos_vs_alo, in run order. */
+  eos_vs_alo_reps: number[]
+  /** kafka_rx_ctp_eos's transactions committed per second (median over the reps). */
+  eos_transactions_per_s: number
+  /** kafka_rx_ctp_eos records/s over parallel_consumer_ctp_eos's (medians); null with --no-jvm. */
+  eos_vs_parallel_consumer: number | null
+  targets: {
+    noop_vs_raw: number; work_vs_kafkajs: number; work_vs_parallel_consumer: number; ctp_noop_vs_handwritten: number; ctp_work_vs_handwritten: number
+    eos_vs_alo: number; eos_vs_parallel_consumer: number
+  }
   cases: Record<string, KafkaCaseFigures>
   config: Omit<Options, 'json' | 'cpuProf'>
   machine: { nproc: number; cpu: string; node: string; kafka: string; loadavg: number[] }
 }
 
-function makeReport(runs: Map<string, CaseResult[]>, pairs: { raw: CaseResult; noop: CaseResult }[], o: Options, kafkaVersion: string): KafkaReport {
+function makeReport(
+  runs: Map<string, CaseResult[]>, pairs: { raw: CaseResult; noop: CaseResult }[], eosPairs: { alo: CaseResult; eos: CaseResult }[], o: Options, kafkaVersion: string,
+): KafkaReport {
   const cases: Record<string, KafkaCaseFigures> = {}
   // The extra pairs' runs count in their cases' figures too.
   const extra = pairs.slice(o.reps)
@@ -281,8 +317,10 @@ function makeReport(runs: Map<string, CaseResult[]>, pairs: { raw: CaseResult; n
     const cpu = results.map((r) => r.cpu_us_per_record).filter((c): c is number => c !== null)
     const inBatch = results.map((r) => r.each_batch_us_per_record).filter((c): c is number => c !== null)
     const bytes = results.map((r) => r.bytes_per_record).filter((b): b is number => b !== null && b !== undefined)
+    const txs = results.map((r) => r.transactions_per_s).filter((t): t is number => t !== null && t !== undefined)
     cases[name] = {
-      records_per_s: mid.records_per_s, cpu_us_per_record: cpu.length === 0 ? null : medianOf(cpu), each_batch_us_per_record: inBatch.length === 0 ? null : medianOf(inBatch), peak_rss_mib: Math.max(...results.map((r) => r.peak_rss_mib)), bytes_per_record: bytes.length === 0 ? null : roundTo(median(bytes), 0), runs_records_per_s: rates,
+      records_per_s: mid.records_per_s, cpu_us_per_record: cpu.length === 0 ? null : medianOf(cpu), each_batch_us_per_record: inBatch.length === 0 ? null : medianOf(inBatch), peak_rss_mib: Math.max(...results.map((r) => r.peak_rss_mib)), bytes_per_record: bytes.length === 0 ? null : roundTo(median(bytes), 0),
+      transactions_per_s: txs.length === 0 ? null : roundTo(median(txs), 1), runs_records_per_s: rates,
       records: mid.records, ms: mid.ms, sampled: mid.sampled, closed: results.every((r) => r.closed), lag: results.reduce<number | null>((m, r) => (r.lag === null ? m : Math.max(m ?? 0, r.lag)), null),
     }
   }
@@ -292,6 +330,7 @@ function makeReport(runs: Map<string, CaseResult[]>, pairs: { raw: CaseResult; n
   const { json: _json, cpuProf: _cpuProf, ...config } = o
   const pairRatios = pairs.map((p) => ratio(p.noop.records_per_s, p.raw.records_per_s))
   const cpuRatios = pairs.map((p) => ratio(p.raw.cpu_us_per_record ?? NaN, p.noop.cpu_us_per_record ?? NaN))
+  const eosRatios = eosPairs.map((p) => ratio(p.eos.records_per_s, p.alo.records_per_s))
   return {
     suite: 'kafka',
     noop_vs_raw: medianOf(pairRatios),
@@ -302,7 +341,14 @@ function makeReport(runs: Map<string, CaseResult[]>, pairs: { raw: CaseResult; n
     work_vs_parallel_consumer: cases.parallel_consumer_work === undefined ? null : ratio(rate('kafka_rx_work'), rate('parallel_consumer_work')),
     ctp_noop_vs_handwritten: ratio(rate('kafka_rx_ctp_noop'), rate('ctp_handwritten_noop')),
     ctp_work_vs_handwritten: ratio(rate('kafka_rx_ctp_work'), rate('ctp_handwritten_work')),
-    targets: { noop_vs_raw: 0.85, work_vs_kafkajs: 10, work_vs_parallel_consumer: 1, ctp_noop_vs_handwritten: 0.9, ctp_work_vs_handwritten: 5 },
+    eos_vs_alo: medianOf(eosRatios),
+    eos_vs_alo_reps: eosRatios,
+    eos_transactions_per_s: cases.kafka_rx_ctp_eos?.transactions_per_s ?? NaN,
+    eos_vs_parallel_consumer: cases.parallel_consumer_ctp_eos === undefined ? null : ratio(rate('kafka_rx_ctp_eos'), rate('parallel_consumer_ctp_eos')),
+    targets: {
+      noop_vs_raw: 0.85, work_vs_kafkajs: 10, work_vs_parallel_consumer: 1, ctp_noop_vs_handwritten: 0.9, ctp_work_vs_handwritten: 5,
+      eos_vs_alo: 0.5, eos_vs_parallel_consumer: 1,
+    },
     cases,
     config,
     machine: { nproc: os.cpus().length, cpu: os.cpus()[0]?.model ?? 'unknown', node: process.version, kafka: kafkaVersion, loadavg: os.loadavg().map((l) => Math.round(l * 100) / 100) },
@@ -315,9 +361,9 @@ function printTable(r: KafkaReport): void {
   out(`kafka suite: ${r.config.records} records, ${r.config.partitions} partitions, ${r.config.keys} keys, work ${r.config.workMs} ms, concurrency ${r.config.concurrency}, reps ${r.config.reps}`)
   out(`machine: ${r.machine.nproc} x ${r.machine.cpu}, node ${r.machine.node}, Kafka ${r.machine.kafka}, load average ${r.machine.loadavg.join(' ')}`)
   out()
-  out(`${'case'.padEnd(24)} ${'records/s'.padStart(10)} ${'records'.padStart(8)} ${'s'.padStart(6)} ${'CPU µs/rec'.padStart(10)} ${'eachBatch µs/rec'.padStart(16)} ${'peak RSS MiB'.padStart(13)} ${'bytes/rec'.padStart(9)} ${'lag'.padStart(5)}  runs (records/s)`)
+  out(`${'case'.padEnd(24)} ${'records/s'.padStart(10)} ${'records'.padStart(8)} ${'s'.padStart(6)} ${'CPU µs/rec'.padStart(10)} ${'eachBatch µs/rec'.padStart(16)} ${'peak RSS MiB'.padStart(13)} ${'bytes/rec'.padStart(9)} ${'tx/s'.padStart(6)} ${'lag'.padStart(5)}  runs (records/s)`)
   for (const [name, c] of Object.entries(r.cases)) {
-    out(`${name.padEnd(24)} ${fmt(c.records_per_s).padStart(10)} ${String(c.records).padStart(8)} ${(c.ms / 1000).toFixed(1).padStart(6)} ${String(c.cpu_us_per_record ?? '-').padStart(10)} ${String(c.each_batch_us_per_record ?? '-').padStart(16)} ${c.peak_rss_mib.toFixed(1).padStart(13)} ${String(c.bytes_per_record ?? '-').padStart(9)} ${String(c.lag ?? '-').padStart(5)}  ${c.runs_records_per_s.map(fmt).join(', ')}${c.sampled ? '  (sample)' : ''}${c.closed ? '' : '  (shutdown hung)'}`)
+    out(`${name.padEnd(24)} ${fmt(c.records_per_s).padStart(10)} ${String(c.records).padStart(8)} ${(c.ms / 1000).toFixed(1).padStart(6)} ${String(c.cpu_us_per_record ?? '-').padStart(10)} ${String(c.each_batch_us_per_record ?? '-').padStart(16)} ${c.peak_rss_mib.toFixed(1).padStart(13)} ${String(c.bytes_per_record ?? '-').padStart(9)} ${String(c.transactions_per_s ?? '-').padStart(6)} ${String(c.lag ?? '-').padStart(5)}  ${c.runs_records_per_s.map(fmt).join(', ')}${c.sampled ? '  (sample)' : ''}${c.closed ? '' : '  (shutdown hung)'}`)
   }
   out()
   const line = (name: string, value: number | null, target: number): void =>
@@ -329,6 +375,9 @@ function printTable(r: KafkaReport): void {
   line('work_vs_parallel_consumer', r.work_vs_parallel_consumer, r.targets.work_vs_parallel_consumer)
   line('ctp_noop_vs_handwritten', r.ctp_noop_vs_handwritten, r.targets.ctp_noop_vs_handwritten)
   line('ctp_work_vs_handwritten', r.ctp_work_vs_handwritten, r.targets.ctp_work_vs_handwritten)
+  line('eos_vs_alo', r.eos_vs_alo, r.targets.eos_vs_alo)
+  out(`${''.padEnd(26)} median of ${r.eos_vs_alo_reps.length} reps: ${r.eos_vs_alo_reps.join(', ')}; ${r.eos_transactions_per_s} transactions/s`)
+  line('eos_vs_parallel_consumer', r.eos_vs_parallel_consumer, r.targets.eos_vs_parallel_consumer)
 }
 
 /** The median to three decimals; NaN for none. */

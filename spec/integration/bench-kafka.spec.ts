@@ -40,11 +40,18 @@ describe('bench: kafka suite (smoke)', function () {
     positive(report.ctp_noop_vs_handwritten)
     positive(report.ctp_work_vs_handwritten)
     expect(report.targets).to.include({ ctp_noop_vs_handwritten: 0.9, ctp_work_vs_handwritten: 5 })
+    // Exactly-once (issue 16): against at-least-once in each rep (one here), transactions/s, no JVM.
+    positive(report.eos_vs_alo)
+    expect(report.eos_vs_alo_reps).to.have.length(1)
+    positive((report.eos_vs_alo_reps as unknown[])[0])
+    positive(report.eos_transactions_per_s)
+    expect(report).to.have.property('eos_vs_parallel_consumer', null) // --no-jvm
+    expect(report.targets).to.include({ eos_vs_alo: 0.5, eos_vs_parallel_consumer: 1 })
   })
 
   it('reports records/s and peak RSS for every Node case, and zero lag where the whole topic was consumed', () => {
     const cases = report.cases as Record<string, Record<string, unknown>>
-    const ctp = ['ctp_handwritten_noop', 'kafka_rx_ctp_noop', 'ctp_handwritten_work', 'kafka_rx_ctp_work']
+    const ctp = ['ctp_handwritten_noop', 'kafka_rx_ctp_noop', 'ctp_handwritten_work', 'kafka_rx_ctp_work', 'kafka_rx_ctp_eos']
     for (const name of ['raw_each_batch', 'kafka_rx_noop', 'each_message_work', 'kafka_rx_work', ...ctp]) {
       expect(cases, name).to.have.property(name)
       positive(cases[name]!.records_per_s)
@@ -59,8 +66,15 @@ describe('bench: kafka suite (smoke)', function () {
 
   it('reports heap bytes allocated per record for the consume-transform-produce cases only', () => {
     const cases = report.cases as Record<string, Record<string, unknown>>
-    for (const name of ['ctp_handwritten_noop', 'kafka_rx_ctp_noop', 'ctp_handwritten_work', 'kafka_rx_ctp_work']) positive(cases[name]!.bytes_per_record)
+    for (const name of ['ctp_handwritten_noop', 'kafka_rx_ctp_noop', 'ctp_handwritten_work', 'kafka_rx_ctp_work', 'kafka_rx_ctp_eos']) positive(cases[name]!.bytes_per_record)
     expect(cases.raw_each_batch!.bytes_per_record).to.equal(null)
+  })
+
+  it('reports transactions per second for the exactly-once case only', () => {
+    const cases = report.cases as Record<string, Record<string, unknown>>
+    positive(cases.kafka_rx_ctp_eos!.transactions_per_s)
+    expect(cases.kafka_rx_ctp_noop!.transactions_per_s).to.equal(null)
+    expect(cases).not.to.have.property('parallel_consumer_ctp_eos') // --no-jvm
   })
 
   it('names the machine and the configuration', () => {

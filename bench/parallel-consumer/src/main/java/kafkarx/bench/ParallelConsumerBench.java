@@ -12,7 +12,15 @@ import java.util.Properties;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.Map;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.TopicPartition;
@@ -24,7 +32,15 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
  * (PC runs it on its own pool of maxConcurrency threads), and prints one JSON line when `records` records
  * were processed: the rate from the first assignment to the last record, like the Node cases.
  *
- * Args: brokers topic groupId records workMs maxConcurrency timeoutSeconds
+ * Mode "ctp-eos" (issue 16): the consume-transform-produce workload in PC's transactional commit mode
+ * (CommitMode.PERIODIC_TRANSACTIONAL_PRODUCER, its default commit interval): each record's key and value
+ * copied into a record for the topic `<groupId>-out` (made beforehand by the caller) through pollAndProduce,
+ * with one transactional producer (PC initializes its transactions and commits the input offsets in them).
+ * A record counts once its offset is committed: the run ends when the group's committed offsets (read every
+ * 10 ms with an AdminClient) add up to `records` (the input's offsets are dense from 0), as kafka-rx's
+ * exactly-once case ends when its last transaction committed.
+ *
+ * Args: brokers topic groupId records workMs maxConcurrency timeoutSeconds [mode: work | ctp-eos]
  */
 public final class ParallelConsumerBench {
   public static void main(String[] args) throws Exception {
@@ -35,6 +51,8 @@ public final class ParallelConsumerBench {
     long workMs = Long.parseLong(args[4]);
     int concurrency = Integer.parseInt(args[5]);
     long timeoutSeconds = Long.parseLong(args[6]);
+    boolean eos = args.length > 7 && args[7].equals("ctp-eos");
+    String output = group + "-out";
 
     Properties props = new Properties();
     props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, brokers);
@@ -44,14 +62,17 @@ public final class ParallelConsumerBench {
     props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
     props.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
     props.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
+    // Kafka's default is read_uncommitted; kafkajs's (and so kafka-rx's) is read_committed.
+    if (eos) props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
     KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(props);
 
-    ParallelConsumerOptions<byte[], byte[]> options = ParallelConsumerOptions.<byte[], byte[]>builder()
+    ParallelConsumerOptions.ParallelConsumerOptionsBuilder<byte[], byte[]> builder = ParallelConsumerOptions.<byte[], byte[]>builder()
         .consumer(consumer)
         .ordering(ProcessingOrder.KEY)
         .maxConcurrency(concurrency)
-        .commitMode(CommitMode.PERIODIC_CONSUMER_ASYNCHRONOUS)
-        .build();
+        .commitMode(eos ? CommitMode.PERIODIC_TRANSACTIONAL_PRODUCER : CommitMode.PERIODIC_CONSUMER_ASYNCHRONOUS);
+    if (eos) builder.producer(transactionalProducer(brokers, group + "-pc"));
+    ParallelConsumerOptions<byte[], byte[]> options = builder.build();
     ParallelStreamProcessor<byte[], byte[]> processor = ParallelStreamProcessor.createEosStreamProcessor(options);
 
     AtomicLong processed = new AtomicLong();
@@ -69,19 +90,22 @@ public final class ParallelConsumerBench {
         firstAt.compareAndSet(0, System.nanoTime());
       }
     });
-    processor.poll(context -> {
-      try {
-        Thread.sleep(workMs);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        return;
-      }
-      long n = processed.addAndGet(context.size());
-      if (n >= records) {
-        lastAt.compareAndSet(0, System.nanoTime());
-        done.countDown();
-      }
-    });
+    if (eos) {
+      processor.pollAndProduce(context -> {
+        sleep(workMs);
+        return new ProducerRecord<>(output, context.key(), context.value());
+      });
+      watchCommits(brokers, group, topic, records, processed, lastAt, done);
+    } else {
+      processor.poll(context -> {
+        sleep(workMs);
+        long n = processed.addAndGet(context.size());
+        if (n >= records) {
+          lastAt.compareAndSet(0, System.nanoTime());
+          done.countDown();
+        }
+      });
+    }
     boolean finished = done.await(timeoutSeconds, TimeUnit.SECONDS);
     long end = finished ? lastAt.get() : System.nanoTime();
     long first = firstAt.get() == 0 ? started : firstAt.get();
@@ -100,6 +124,55 @@ public final class ParallelConsumerBench {
     System.out.println(json);
     System.out.flush();
     System.exit(finished ? 0 : 3);
+  }
+
+  private static void sleep(long ms) {
+    if (ms <= 0) return;
+    try {
+      Thread.sleep(ms);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  /** A producer for PC's transactional mode: a transactional.id (PC calls initTransactions), defaults otherwise. */
+  private static KafkaProducer<byte[], byte[]> transactionalProducer(String brokers, String transactionalId) {
+    Properties props = new Properties();
+    props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, brokers);
+    props.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, transactionalId);
+    props.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
+    props.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
+    return new KafkaProducer<>(props);
+  }
+
+  /**
+   * On a daemon thread: every 10 ms, the sum of the group's committed offsets of `topic` into `committed`;
+   * once it reaches `records`, the end time and `done`.
+   */
+  private static void watchCommits(String brokers, String group, String topic, long records, AtomicLong committed, AtomicLong lastAt, CountDownLatch done) {
+    Properties props = new Properties();
+    props.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, brokers);
+    Thread watcher = new Thread(() -> {
+      try (Admin admin = Admin.create(props)) {
+        while (done.getCount() > 0) {
+          long sum = 0;
+          for (Map.Entry<TopicPartition, OffsetAndMetadata> e : admin.listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata().get().entrySet()) {
+            if (e.getKey().topic().equals(topic) && e.getValue() != null) sum += e.getValue().offset();
+          }
+          committed.set(sum);
+          if (sum >= records) {
+            lastAt.compareAndSet(0, System.nanoTime());
+            done.countDown();
+          } else {
+            Thread.sleep(10);
+          }
+        }
+      } catch (Exception e) {
+        if (!(e instanceof InterruptedException)) e.printStackTrace();
+      }
+    }, "commit-watcher");
+    watcher.setDaemon(true);
+    watcher.start();
   }
 
   /** VmHWM: the resident set's high-water mark, as the kernel counts it (Linux only; 0 elsewhere). */
