@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- kafka-eos [--json] [--records N] [--partitions N] [--reps N]`: just the exactly-once pair
+ * `npm run bench -- kafka-eos [--json] [--records N] [--partitions N] [--reps N] [--max-in-flight N]`: just the exactly-once pair
  * of the kafka suite (suite.ts), for a quick look: `kafka_rx_ctp_noop` (at-least-once `publish` +
  * `commitOffsets`) and `kafka_rx_ctp_eos` (`publishTransactional`, defaults) on the same
  * consume-transform-produce workload, each in a child process of its own, alternated `--reps` times. Prints
@@ -18,7 +18,10 @@ export async function run(args: string[]): Promise<void> {
     const i = args.indexOf(`--${name}`)
     return i === -1 ? def : Number(args[i + 1])
   }
-  const o = { ...DEFAULTS, records: opt('records', 100_000), partitions: opt('partitions', DEFAULTS.partitions), reps: opt('reps', 2) }
+  const o = {
+    ...DEFAULTS, records: opt('records', 100_000), partitions: opt('partitions', DEFAULTS.partitions), reps: opt('reps', 2),
+    maxInFlight: opt('max-in-flight', DEFAULTS.maxInFlight),
+  }
   const broker = await ensureKafka({ jvmArgs: [] })
   try {
     const topic = `bench-eos-${randomBytes(3).toString('hex')}`
@@ -40,7 +43,7 @@ export async function run(args: string[]): Promise<void> {
     }
     const eosRuns = passes.filter((p) => p.name === 'kafka_rx_ctp_eos')
     const report = {
-      records: o.records, partitions: o.partitions, passes, eos_vs_alo: roundTo(median(ratios), 3), eos_vs_alo_reps: ratios,
+      records: o.records, partitions: o.partitions, max_in_flight: o.maxInFlight, passes, eos_vs_alo: roundTo(median(ratios), 3), eos_vs_alo_reps: ratios,
       transactions_per_s: roundTo(median(eosRuns.map((p) => p.transactions_per_s ?? NaN)), 1), targets: { eos_vs_alo: 0.5 },
     }
     process.stdout.write(`eos_vs_alo ${report.eos_vs_alo} (target >= 0.5; reps ${ratios.join(', ')}), transactions/s ${report.transactions_per_s}\n`)
