@@ -79,7 +79,7 @@ const HELP = `npm run bench -- kafka [options]
                          warm code, as a long-running consumer runs (default ${DEFAULTS.warmups}: a cold process)
   --sample-records N     eachMessage stops after N records ... (default ${DEFAULTS.sampleRecords})
   --sample-ms N          ... or N ms after its first record, whichever first (default ${DEFAULTS.sampleMs})
-  --no-jvm               skip the Parallel Consumer case (no java or mvn needed)
+  --no-jvm               skip the Parallel Consumer cases (no java or mvn needed)
   --cpu-prof             node cases write .cpuprofile files into the current directory
 `
 
