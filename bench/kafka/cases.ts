@@ -73,6 +73,11 @@ export interface CaseResult {
   bytes_per_record: number | null
   /** Transactions committed per second over the span (the exactly-once cases; null for the others). */
   transactions_per_s?: number | null
+  /**
+   * MiB of Fetch responses the consumer received over the span (null for the JVM case). Every case reads the
+   * same topic once, so more than the raw case's figure is data fetched (and decoded by kafkajs) twice.
+   */
+  fetched_mib: number | null
   /** True when the case stopped at a sample bound rather than at the end of the topic. */
   sampled: boolean
   /** False when the consumer did not shut down within 15 s after the last record (kafka-rx cases). */
@@ -135,6 +140,7 @@ async function measure(spec: CaseSpec, checkLag: boolean): Promise<CaseResult> {
     peak_rss_mib: roundTo(process.resourceUsage().maxRSS / 1024, 1),
     bytes_per_record: clock.allocatedBytes === undefined ? null : roundTo(clock.allocatedBytes / clock.count, 0),
     transactions_per_s: clock.transactions === undefined ? null : roundTo((clock.transactions * 1000) / ms, 1),
+    fetched_mib: roundTo(clock.fetchedBytes / (1 << 20), 1),
     sampled,
     closed: clock.closed,
     lag: sampled || !checkLag ? null : await lagOf(kafka, spec),

@@ -26,6 +26,8 @@ export class Clock {
   #batchStart = 0
   /** Wall ms inside eachBatch calls within the span (see CaseResult.each_batch_us_per_record). */
   eachBatchMs = 0
+  /** Bytes of the Fetch responses the consumer received within the span (kafkajs's REQUEST events). */
+  fetchedBytes = 0
   /** False when the consumer's shutdown did not finish in time (kafka-rx cases). */
   closed = true
   // Set by the cases that report bytes allocated per record (see HeapGrowth); undefined for the others.
@@ -87,6 +89,11 @@ export class Clock {
     this.#batchStart = 0
   }
 
+  /** A Fetch response of `bytes` arrived; counted within the span only. */
+  fetched(bytes: number): void {
+    if (this.#first !== 0 && this.#last === 0) this.fetchedBytes += bytes
+  }
+
   get finished(): boolean {
     return this.#last !== 0
   }
@@ -116,6 +123,10 @@ export function made(kafka: Kafka, spec: CaseSpec, clock: Clock, extra: Partial<
   c.on(c.events.GROUP_JOIN, () => clock.started())
   c.on(c.events.START_BATCH_PROCESS, () => clock.batchStarted())
   c.on(c.events.END_BATCH_PROCESS, () => clock.batchEnded())
+  // One event per request, not per record: what a case fetched again (a batch handed back) shows here.
+  c.on(c.events.REQUEST, ({ payload }) => {
+    if (payload.apiName === 'Fetch') clock.fetched(payload.size)
+  })
   return c
 }
 

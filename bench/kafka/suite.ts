@@ -260,6 +260,8 @@ export interface KafkaCaseFigures {
   bytes_per_record: number | null
   /** Median transactions committed per second (kafka_rx_ctp_eos; null for the others). */
   transactions_per_s: number | null
+  /** Median MiB of Fetch responses over the span (null for the JVM case); see CaseResult.fetched_mib. */
+  fetched_mib: number | null
   runs_records_per_s: number[]
   records: number
   ms: number
@@ -318,9 +320,10 @@ function makeReport(
     const inBatch = results.map((r) => r.each_batch_us_per_record).filter((c): c is number => c !== null)
     const bytes = results.map((r) => r.bytes_per_record).filter((b): b is number => b !== null && b !== undefined)
     const txs = results.map((r) => r.transactions_per_s).filter((t): t is number => t !== null && t !== undefined)
+    const fetched = results.map((r) => r.fetched_mib).filter((b): b is number => b !== null && b !== undefined)
     cases[name] = {
       records_per_s: mid.records_per_s, cpu_us_per_record: cpu.length === 0 ? null : medianOf(cpu), each_batch_us_per_record: inBatch.length === 0 ? null : medianOf(inBatch), peak_rss_mib: Math.max(...results.map((r) => r.peak_rss_mib)), bytes_per_record: bytes.length === 0 ? null : roundTo(median(bytes), 0),
-      transactions_per_s: txs.length === 0 ? null : roundTo(median(txs), 1), runs_records_per_s: rates,
+      transactions_per_s: txs.length === 0 ? null : roundTo(median(txs), 1), fetched_mib: fetched.length === 0 ? null : roundTo(median(fetched), 1), runs_records_per_s: rates,
       records: mid.records, ms: mid.ms, sampled: mid.sampled, closed: results.every((r) => r.closed), lag: results.reduce<number | null>((m, r) => (r.lag === null ? m : Math.max(m ?? 0, r.lag)), null),
     }
   }
@@ -361,9 +364,9 @@ function printTable(r: KafkaReport): void {
   out(`kafka suite: ${r.config.records} records, ${r.config.partitions} partitions, ${r.config.keys} keys, work ${r.config.workMs} ms, concurrency ${r.config.concurrency}, reps ${r.config.reps}`)
   out(`machine: ${r.machine.nproc} x ${r.machine.cpu}, node ${r.machine.node}, Kafka ${r.machine.kafka}, load average ${r.machine.loadavg.join(' ')}`)
   out()
-  out(`${'case'.padEnd(24)} ${'records/s'.padStart(10)} ${'records'.padStart(8)} ${'s'.padStart(6)} ${'CPU µs/rec'.padStart(10)} ${'eachBatch µs/rec'.padStart(16)} ${'peak RSS MiB'.padStart(13)} ${'bytes/rec'.padStart(9)} ${'tx/s'.padStart(6)} ${'lag'.padStart(5)}  runs (records/s)`)
+  out(`${'case'.padEnd(24)} ${'records/s'.padStart(10)} ${'records'.padStart(8)} ${'s'.padStart(6)} ${'CPU µs/rec'.padStart(10)} ${'eachBatch µs/rec'.padStart(16)} ${'peak RSS MiB'.padStart(13)} ${'bytes/rec'.padStart(9)} ${'tx/s'.padStart(6)} ${'fetched MiB'.padStart(11)} ${'lag'.padStart(5)}  runs (records/s)`)
   for (const [name, c] of Object.entries(r.cases)) {
-    out(`${name.padEnd(24)} ${fmt(c.records_per_s).padStart(10)} ${String(c.records).padStart(8)} ${(c.ms / 1000).toFixed(1).padStart(6)} ${String(c.cpu_us_per_record ?? '-').padStart(10)} ${String(c.each_batch_us_per_record ?? '-').padStart(16)} ${c.peak_rss_mib.toFixed(1).padStart(13)} ${String(c.bytes_per_record ?? '-').padStart(9)} ${String(c.transactions_per_s ?? '-').padStart(6)} ${String(c.lag ?? '-').padStart(5)}  ${c.runs_records_per_s.map(fmt).join(', ')}${c.sampled ? '  (sample)' : ''}${c.closed ? '' : '  (shutdown hung)'}`)
+    out(`${name.padEnd(24)} ${fmt(c.records_per_s).padStart(10)} ${String(c.records).padStart(8)} ${(c.ms / 1000).toFixed(1).padStart(6)} ${String(c.cpu_us_per_record ?? '-').padStart(10)} ${String(c.each_batch_us_per_record ?? '-').padStart(16)} ${c.peak_rss_mib.toFixed(1).padStart(13)} ${String(c.bytes_per_record ?? '-').padStart(9)} ${String(c.transactions_per_s ?? '-').padStart(6)} ${String(c.fetched_mib ?? '-').padStart(11)} ${String(c.lag ?? '-').padStart(5)}  ${c.runs_records_per_s.map(fmt).join(', ')}${c.sampled ? '  (sample)' : ''}${c.closed ? '' : '  (shutdown hung)'}`)
   }
   out()
   const line = (name: string, value: number | null, target: number): void =>

@@ -57,6 +57,7 @@ describe('bench: kafka suite (smoke)', function () {
       positive(cases[name]!.records_per_s)
       positive(cases[name]!.peak_rss_mib)
       positive(cases[name]!.cpu_us_per_record)
+      positive(cases[name]!.fetched_mib) // the topic was fetched at least once within the span
       const inBatch = cases[name]!.each_batch_us_per_record
       expect(Number.isFinite(inBatch) && (inBatch as number) >= 0, `${name} each_batch_us_per_record: ${String(inBatch)}`).to.equal(true)
       if (cases[name]!.sampled === false) expect(cases[name]!.lag, `${name} lag`).to.equal(0)
