@@ -96,5 +96,6 @@ export type { DeadLetterSource, DeadLetterCause, DeadLetterEncoder } from './lib
 // Exactly-once consume-transform-produce: outputs and input offsets in one transaction per input partition.
 export { publishTransactional } from './lib/transactions/publish-transactional'
 export type { TransactionCommit, TransactionalSource } from './lib/transactions/publish-transactional'
-export type { PublishTransactionalOptions, TransactionalProducerLike, TransactionLike, OffsetsAdminLike } from './lib/transactions/options'
+export type { PublishTransactionalOptions } from './lib/transactions/options'
+export type { TransactionalProducerLike, TransactionLike, OffsetsAdminLike } from './lib/client/transactions'
 export { TransactionFencedError } from './lib/transactions/fenced-error'

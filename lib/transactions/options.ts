@@ -1,32 +1,11 @@
 /**
- * `publishTransactional`'s options, their defaults, the call-time check, and the slices of kafkajs's
- * transactional producer and admin it calls (structural types: a kafkajs 2.x `Producer` and `Admin` fit).
+ * `publishTransactional`'s options, their defaults and the call-time check. The slices of kafkajs's
+ * transactional producer and admin it calls are in lib/client/transactions.ts.
  */
 import { asyncScheduler, type SchedulerLike } from 'rxjs'
 import { defaultDeadLetterEncoder, type DeadLetterEncoder } from '../publish/dead-letter'
 import type { PublishSettings } from '../publish/options'
-import type { TopicMessagesLike } from '../client/producer'
-
-/** One open transaction of a kafkajs transactional producer. */
-export interface TransactionLike {
-  sendBatch(batch: { topicMessages: TopicMessagesLike[]; acks?: number }): Promise<unknown>
-  sendOffsets(offsets: { consumerGroupId: string; topics: { topic: string; partitions: { partition: number; offset: string }[] }[] }): Promise<unknown>
-  commit(): Promise<unknown>
-  abort(): Promise<unknown>
-}
-
-/** A kafkajs producer made with `transactionalId`, `idempotent: true`, `maxInFlightRequests: 1`. */
-export interface TransactionalProducerLike {
-  connect(): Promise<unknown>
-  disconnect(): Promise<unknown>
-  /** Begins a transaction; the first call initializes the transactionalId, fencing any older producer of it. */
-  transaction(): Promise<TransactionLike>
-}
-
-/** The kafkajs `Admin` call used to read a partition's committed offset once its producer fenced the others. */
-export interface OffsetsAdminLike {
-  fetchOffsets(request: { groupId: string; topics: string[] }): Promise<{ topic: string; partitions: { partition: number; offset: string }[] }[]>
-}
+import type { OffsetsAdminLike, TransactionalProducerLike } from '../client/transactions'
 
 /** Options of {@link publishTransactional}. */
 export interface PublishTransactionalOptions {

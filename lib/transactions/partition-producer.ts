@@ -8,7 +8,8 @@ import type { Processed } from '../../operators/processed'
 import type { OutputMessage, Result } from '../../operators/result'
 import type { DeadLetterSource } from '../publish/dead-letter'
 import { topicMessagesOf, type Entry, type Pending } from '../publish/outputs'
-import type { TransactionLike, TransactionalProducerLike, TransactionalSettings } from './options'
+import type { TransactionalSettings } from './options'
+import type { TransactionLike, TransactionalProducerLike } from '../client/transactions'
 import type { PlannedTransaction } from './transaction-plan'
 
 /** One input record waiting for its transaction, with the messages (outputs, dead letter) it sends. */
