@@ -98,6 +98,8 @@ describe('integration: live stats', function () {
     expect(new Set(reports.map((r) => r.offset)).size).to.equal(reports.length)
     expect(reports.every((r) => r.partition === slow!.partition)).to.equal(true)
     expect(snapshots.some((s) => s.stuck.some((r) => r.key === 'k7' && r.offset === slow!.offset))).to.equal(true)
+    // The held key was listed among the hottest while it ran (issue 20, part 4).
+    expect(snapshots.some((s) => s.hotKeys?.some((h) => h.key === 'k7') === true)).to.equal(true)
     // Its key's later records filled the budget behind it: fetching paused, never more than the budget in flight.
     const paused = snapshots.filter((s) => s.partitions.length > 0 && s.partitions.every((p) => p.paused))
     expect(paused).to.not.have.length(0)
@@ -116,6 +118,7 @@ describe('integration: live stats', function () {
     expect(byPartition((p) => [p.inFlight, p.oldestUnfinishedOffset, p.paused])).to.deep.equal(truth.map(([p]) => [p, [0, undefined, false]]))
     expect(last.inFlight).to.equal(0)
     expect(last.stuck).to.deep.equal([])
+    expect(last.hotKeys).to.deep.equal([])
     expect({ retries: last.retries, exhausted: last.exhausted, deadLetters: last.deadLetters, published: last.published })
       .to.deep.equal({ retries: 2, exhausted: 1, deadLetters: 1, published: RECORDS - 1 })
     expect({ activeKeys: last.activeKeys, running: last.running, queued: last.queued }).to.deep.equal({ activeKeys: 0, running: 0, queued: 0 })
