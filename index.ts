@@ -73,6 +73,8 @@ export type { FromKafkaOptions, KafkaSource, SourceRecord } from './lib/source/f
 export { pullRecords } from './lib/pull/pull-records'
 export type { KafkaPull, PullOptions, PullBatchOptions, PullSource } from './lib/pull/pull-records'
 export type { KafkaConsumerLike } from './lib/client/consumer'
+export type { OffsetMapOptions } from './lib/source/offset-map-options'
+export type { OffsetFetchAdminLike, FetchedOffsetLike } from './lib/client/admin'
 export { recordKey } from './lib/record/record-key'
 export type { RecordKey } from './lib/record/record-key'
 export { bufferDecoder, stringDecoder, jsonDecoder, isDecodeFailure } from './lib/record/decoders'

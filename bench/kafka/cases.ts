@@ -49,6 +49,8 @@ export interface CaseSpec {
    * measured pass runs warm (JIT-compiled) code as a long-running consumer does. Default: 0 (a cold process).
    */
   warmups?: number
+  /** kafka-rx cases: commit with the offset map (fromKafka's offsetMap option). Default: false. */
+  offsetMap?: boolean
 }
 
 /** One case's figures, as the child prints them. */
@@ -200,7 +202,14 @@ async function kafkaRx(kafka: Kafka, spec: CaseSpec, clock: Clock): Promise<void
       maxBytesPerPartition: Math.max(16 * 1024, Math.ceil(spec.maxInFlight / spec.partitions / 2) * 100),
       maxWaitTimeInMs: 100,
     } : {})
-  const source = fromKafka(consumer, { topics: [spec.topic], fromBeginning: true, maxInFlight: spec.maxInFlight })
+  const admin = spec.offsetMap === true ? kafka.admin() : undefined
+  await admin?.connect()
+  const source = fromKafka(consumer, {
+    topics: [spec.topic],
+    fromBeginning: true,
+    maxInFlight: spec.maxInFlight,
+    ...(admin === undefined ? {} : { offsetMap: { admin, groupId: spec.groupId } }),
+  })
   const project = work ? () => sleep(spec.workMs) : () => NO_WORK
   const subscription = source
     .pipe(
@@ -209,7 +218,11 @@ async function kafkaRx(kafka: Kafka, spec: CaseSpec, clock: Clock): Promise<void
       commitOffsets(source, { interval: 1_000 }),
     )
     .subscribe({ error: (error) => clock.fail(error) })
-  await runToEnd(source, subscription, clock)
+  try {
+    await runToEnd(source, subscription, clock)
+  } finally {
+    await admin?.disconnect()
+  }
 }
 
 /** Records of the topic the case's group has not committed. */

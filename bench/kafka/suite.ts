@@ -59,11 +59,13 @@ export interface Options {
   sampleMs: number
   jvm: boolean
   cpuProf: boolean
+  /** The kafka-rx cases commit with the offset map (fromKafka's offsetMap option). */
+  offsetMap: boolean
 }
 
 export const DEFAULTS: Options = {
   json: false, records: 200_000, partitions: 12, keys: 1_000, valueBytes: 64, workMs: 2, concurrency: 512,
-  maxInFlight: 10_000, reps: 1, noopPairs: 6, warmups: 0, sampleRecords: 30_000, sampleMs: 20_000, jvm: true, cpuProf: false,
+  maxInFlight: 10_000, reps: 1, noopPairs: 6, warmups: 0, sampleRecords: 30_000, sampleMs: 20_000, jvm: true, cpuProf: false, offsetMap: false,
 }
 
 const HELP = `npm run bench -- kafka [options]
@@ -81,6 +83,7 @@ const HELP = `npm run bench -- kafka [options]
   --sample-ms N          ... or N ms after its first record, whichever first (default ${DEFAULTS.sampleMs})
   --no-jvm               skip the Parallel Consumer cases (no java or mvn needed)
   --cpu-prof             node cases write .cpuprofile files into the current directory
+  --offset-map           the kafka-rx cases run with fromKafka's offsetMap option (its cost)
 `
 
 /** Runs the suite (the dispatcher in bench/index.ts calls this with the arguments after `kafka`). */
@@ -121,6 +124,7 @@ export async function run(args: string[]): Promise<void> {
         // With --warmups the CPU-bound pair runs warm, as a long-running consumer does (the others are bound by
         // their work).
         ...(name === 'raw_each_batch' || name === 'kafka_rx_noop' ? { warmups: options.warmups } : {}),
+        ...(options.offsetMap ? { offsetMap: true } : {}),
       }, options.cpuProf)
     for (let rep = 1; rep <= options.reps; rep++) {
       const order: (NodeCaseName | JvmCaseName)[] = [...pairOrder(rep), 'each_message_work', 'kafka_rx_work']
@@ -177,6 +181,7 @@ function parseArgs(args: string[]): Options | undefined {
     else if (a === '--json') o.json = true
     else if (a === '--no-jvm') o.jvm = false
     else if (a === '--cpu-prof') o.cpuProf = true
+    else if (a === '--offset-map') o.offsetMap = true
     else if (a in numeric) {
       const value = Number(args[++i])
       if (!Number.isInteger(value) || value < (a === '--work-ms' || a === '--noop-pairs' || a === '--warmups' ? 0 : 1)) throw new Error(`kafka bench: ${a} needs a positive integer`)

@@ -1,6 +1,13 @@
-import type { KafkaConsumerLike } from '../client/consumer'
+import type { KafkaConsumerLike, TopicPartitionOffsetLike } from '../client/consumer'
 import type { PartitionEpochs } from '../tracker/partition-epochs'
 import type { TrackedCommitOffset } from '../record/record'
+import { encodeOffsetMap } from '../tracker/offset-map'
+
+/** Where the sink takes each commit's offset map from (the tracker), and its byte budget. */
+export interface OffsetMapSource {
+  finishedAbove(topic: string, partition: number, epoch: number, from: number): number[]
+  readonly maxBytes: number
+}
 
 /**
  * Kafka error types meaning "this member no longer owns what it tries to commit": the group moved on, the
@@ -34,7 +41,9 @@ export function isOwnershipLost(error: unknown): boolean {
  * - a commit the broker refuses because the group moved on ({@link isOwnershipLost}) resolves with nothing
  *   committed; any other failure rejects.
  *
- * Each call resolves with the offsets actually acknowledged by the broker (possibly none).
+ * Each call resolves with the offsets actually acknowledged by the broker (possibly none). With an
+ * {@link OffsetMapSource}, each offset sent carries in its `metadata` the offsets above it already finished
+ * (offset-map.ts), and an offset equal to the last one sent goes out again: its map has news.
  *
  * ```text
  * commit([t0@5 e1])  ─▶ consumer.commitOffsets([t0@5])       resolves [t0@5 e1]
@@ -53,10 +62,12 @@ export class KafkaCommitSink {
   readonly #last = new Map<string, Map<number, { epoch: number; offset: number }>>()
   #tail: Promise<unknown> = Promise.resolve()
   #queued = 0 // commits queued or in flight
+  readonly #maps: OffsetMapSource | undefined
 
-  constructor(consumer: Pick<KafkaConsumerLike, 'commitOffsets'>, epochs: PartitionEpochs) {
+  constructor(consumer: Pick<KafkaConsumerLike, 'commitOffsets'>, epochs: PartitionEpochs, maps?: OffsetMapSource) {
     this.#consumer = consumer
     this.#epochs = epochs
+    this.#maps = maps
   }
 
   /** Queues a commit of offsets of partitions owned now (checked again when it is sent). */
@@ -102,7 +113,7 @@ export class KafkaCommitSink {
       if (!valid(o)) continue
       const n = Number(o.offset)
       const last = this.#last.get(o.topic)?.get(o.partition)
-      if (last !== undefined && last.epoch === o.epoch && n <= last.offset) continue
+      if (last !== undefined && last.epoch === o.epoch && (n < last.offset || (n === last.offset && this.#maps === undefined))) continue
       const id = `${o.topic}\u0000${o.partition}`
       const seen = best.get(id)
       if (seen === undefined || n > seen.n) best.set(id, { o, n })
@@ -110,7 +121,7 @@ export class KafkaCommitSink {
     if (best.size === 0) return []
     const chosen = [...best.values()]
     try {
-      await this.#consumer.commitOffsets(chosen.map(({ o }) => ({ topic: o.topic, partition: o.partition, offset: o.offset })))
+      await this.#consumer.commitOffsets(chosen.map(({ o, n }) => this.#withMap(o, n)))
     } catch (error) {
       // Refused because the group moved on: the next owner re-reads from the last commit (at-least-once).
       if (isOwnershipLost(error) || !chosen.every(({ o }) => valid(o))) return []
@@ -123,5 +134,13 @@ export class KafkaCommitSink {
       if (last === undefined || last.epoch !== o.epoch || n > last.offset) byPartition.set(o.partition, { epoch: o.epoch, offset: n })
     }
     return chosen.map(({ o }) => o)
+  }
+
+  #withMap(o: TrackedCommitOffset, n: number): TopicPartitionOffsetLike {
+    const { topic, partition, offset } = o
+    const maps = this.#maps
+    if (maps === undefined) return { topic, partition, offset }
+    const { metadata } = encodeOffsetMap(n, maps.finishedAbove(topic, partition, o.epoch, n), maps.maxBytes)
+    return { topic, partition, offset, metadata: metadata === '' ? null : metadata }
   }
 }

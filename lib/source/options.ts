@@ -6,6 +6,7 @@
 import { bufferDecoder, type DecodeFailure, type Decoder } from '../record/decoders'
 import type { Settings } from './session'
 import { rejectRenamed } from '../../operators/renamed-options'
+import { checkOffsetMap, type OffsetMapOptions } from './offset-map-options'
 
 /** Options of {@link fromKafka}. */
 export interface FromKafkaOptions<K, V> {
@@ -46,6 +47,8 @@ export interface FromKafkaOptions<K, V> {
   signal?: AbortSignal
   /** Ms that delivered records may take to finish after `signal` aborts. Default 30,000. */
   drainTimeout?: number
+  /** Commit an offset map and skip finished records on assignment (see {@link OffsetMapOptions}). Default: off. */
+  offsetMap?: OffsetMapOptions
 }
 
 /**
@@ -105,5 +108,6 @@ export function checkOptions<K, V>(options: FromKafkaOptions<K, V>): Settings<K,
     heartbeatInterval,
     signal,
     drainTimeout,
+    offsetMap: checkOffsetMap(options.offsetMap),
   }
 }

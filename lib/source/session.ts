@@ -13,6 +13,8 @@ import { decodeRecord, undecodedRecord, type SessionRecord } from './record-deco
 import { commitPastControlBatch, nextOffset } from './control-batches'
 import { refuseSeeks } from './refuse-seeks'
 import { settleSubscriberShapes } from './subscriber-shapes'
+import { CommittedMaps, type SkipSet } from './finished-skips'
+import type { OffsetMapSettings } from './offset-map-options'
 import type {
   ConsumerEventLike,
   CrashPayloadLike,
@@ -41,6 +43,8 @@ export interface Settings<K, V> {
   /** Aborting it drains the subscription (see `Drain`), then completes it. */
   signal: AbortSignal | undefined
   drainTimeout: number
+  /** Offset maps in commits, read back on assignment; undefined: off. */
+  offsetMap: OffsetMapSettings | undefined
 }
 
 /**
@@ -80,6 +84,10 @@ export class Session<K, V> {
   readonly #budget: BudgetWait
   // Started by the signal: nothing more is delivered; ends the stream once what was delivered finished.
   readonly #drain: Drain
+  // With the offsetMap option: the maps read back per assignment, and the records handed on as skipped.
+  readonly #maps: CommittedMaps | undefined
+  readonly #skipped = new WeakSet<object>()
+  #anySkipped = false
 
   constructor(
     readonly consumer: KafkaConsumerLike,
@@ -90,7 +98,10 @@ export class Session<K, V> {
     // Set when publishTransactional owns the group's offsets: then no commit goes through the consumer.
     readonly delegate?: DelegatedCommits,
   ) {
-    this.#sink = new KafkaCommitSink(consumer, epochs)
+    const { offsetMap } = settings
+    const finishedAbove = tracker.finishedAbove.bind(tracker)
+    this.#sink = new KafkaCommitSink(consumer, epochs, offsetMap && { finishedAbove, maxBytes: offsetMap.maxBytes })
+    this.#maps = offsetMap && new CommittedMaps(offsetMap.admin, offsetMap.groupId)
     this.#starts = new StartCommits(this.#sink, delegate)
     this.#budget = new BudgetWait(settings.heartbeatInterval)
     this.#fair = new FairBudget(settings.maxInFlight, settings.resumeBelow)
@@ -138,6 +149,11 @@ export class Session<K, V> {
     const sent = await this.#sink.commit(offsets)
     this.tracker.committed(sent)
     return sent
+  }
+
+  /** True when the record was handed on as already finished by an earlier owner (the offsetMap option). */
+  isSkipped(record: object): boolean {
+    return this.#anySkipped && this.#skipped.has(record)
   }
 
   /** True while a batch is held for the in-flight budget: held batches stop their fetchers. */
@@ -243,6 +259,7 @@ export class Session<K, V> {
     this.#revokeAll(false)
     this.epochs.assign(assignment)
     this.#fair.assign(this.epochs.assigned().flatMap(({ topic, partitions }) => partitions.map((p) => this.epochs.lane(topic, p))))
+    this.#maps?.assigned(assignment, this.epochs.generation)
     this.#budget.wake() // held batches of the old generation return, so that kafkajs's rejoin goes on
   }
 
@@ -272,6 +289,9 @@ export class Session<K, V> {
     // a seek, which the source refuses while it runs (refuse-seeks.ts).
     const kafkaStopped = (): boolean => !isRunning() || isStale()
     if (kafkaStopped()) return
+    // Fetched once per assignment and looked up per batch: the committed map's finished records (usually none).
+    const skip = this.#maps === undefined ? undefined : await this.#maps.skipsFor(lane, generation)
+    if (skip !== undefined && (this.epochs.generation !== generation || kafkaStopped())) return
     let delivered = 0
     let kafkaError: { error: unknown } | undefined
     try {
@@ -282,7 +302,7 @@ export class Session<K, V> {
         if (start === undefined || kafkaStopped()) return
       }
       for (;;) {
-        delivered = this.#deliver(lane, messages, delivered, generation)
+        delivered = this.#deliver(lane, messages, delivered, generation, skip)
         // Reported once the epoch has a delivery to attach it to (stats: `committed`).
         if (start !== undefined && delivered > 0) {
           this.tracker.committed([start])
@@ -347,7 +367,7 @@ export class Session<K, V> {
    * V8 keeps it optimized across batches: a per-batch closure called per record (the old `stop`) made
    * `#eachBatch` deoptimize at every batch, and the next batch's loop ran unoptimized until it recompiled.
    */
-  #deliver(lane: OwnedPartition, messages: readonly KafkaMessageLike[], from: number, generation: number): number {
+  #deliver(lane: OwnedPartition, messages: readonly KafkaMessageLike[], from: number, generation: number, skip: SkipSet | undefined): number {
     const { tracker, subscriber } = this
     const fair = this.#fair
     const share = fair.shareOf(lane.topic, lane.partition, lane.epoch)
@@ -364,6 +384,7 @@ export class Session<K, V> {
       if ((at & 63) === 63) now = tracker.now()
       tracker.deliver(record, now)
       fair.deliveredTo(share)
+      if (skip !== undefined && skip.has(message.offset)) this.#skip(record)
       subscriber.next(record)
     }
     return at
@@ -378,6 +399,11 @@ export class Session<K, V> {
     if (this.#stopping || kafkaStopped() || this.epochs.generation !== generation) return true
     const paused = this.consumer.paused?.()
     return paused !== undefined && paused.some((tp) => tp.topic === topic && tp.partitions?.includes(partition) === true)
+  }
+
+  #skip(record: object): void {
+    this.#anySkipped = true
+    this.#skipped.add(record)
   }
 
   /** Nothing more is delivered: closing, draining, unsubscribed, or the group moved on from `generation`. */

@@ -41,7 +41,10 @@ export interface KafkaSource<K, V> extends Observable<SourceRecord<K, V>>, Commi
    * consumer stops.
    */
   commit(offsets: readonly TrackedCommitOffset[]): Observable<readonly TrackedCommitOffset[]>
-  /** True when the record's partition was revoked or re-assigned since it was delivered (or no subscription). */
+  /**
+   * True when the record's partition was revoked or re-assigned since it was delivered (or no subscription),
+   * or (with the `offsetMap` option) when the record already finished under an earlier owner.
+   */
   isStale(record: RecordOrigin): boolean
   /**
    * The broker's high watermark (the next offset to be written) of an owned partition, as reported with the
@@ -129,7 +132,8 @@ export class KafkaSourceObservable<K, V> extends Observable<SourceRecord<K, V>> 
 
   // A bound property, not a method: `skip: source.isStale` must work when passed on its own.
   readonly isStale = (record: RecordOrigin): boolean =>
-    this.#session === undefined || this.#epochs.epochOf(record.topic, record.partition) !== record.epoch
+    this.#session === undefined || this.#epochs.epochOf(record.topic, record.partition) !== record.epoch ||
+    this.#session.isSkipped(record)
 
   closed(): Promise<void> {
     return this.#session?.done ?? this.#closed
@@ -145,6 +149,7 @@ export class KafkaSourceObservable<K, V> extends Observable<SourceRecord<K, V>> 
 
   #newTracker(): OffsetTracker {
     const tracker: OffsetTracker = new OffsetTracker({
+      mapFinished: this.#settings.offsetMap !== undefined,
       onRelease: (inFlight, released) => {
         if (this.#session?.tracker === tracker) this.#session.released(inFlight, released)
       },

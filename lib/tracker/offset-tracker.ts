@@ -35,6 +35,7 @@ export type { OffsetTrackerOptions } from './options'
 export class OffsetTracker {
   readonly #now: () => number
   readonly #onRelease: ((inFlight: number, released: RecordOrigin) => void) | undefined
+  readonly #mapFinished: boolean
   // Topic, then an array indexed by partition: no string key built per record on the hot path.
   readonly #topics = new Map<string, (Slot | undefined)[]>()
   // The last topic looked up and its slots: a pipeline's records mostly come one topic at a time. Topics are
@@ -45,9 +46,10 @@ export class OffsetTracker {
   #delivered = 0
 
   constructor(options: OffsetTrackerOptions = {}) {
-    const { now, onRelease } = trackerOptions(options)
+    const { now, onRelease, mapFinished } = trackerOptions(options)
     this.#now = now
     this.#onRelease = onRelease
+    this.#mapFinished = mapFinished
   }
 
   /**
@@ -113,10 +115,21 @@ export class OffsetTracker {
 
   /**
    * Per owned partition whose committable offset is beyond the last committed one: that offset (the next
-   * offset to read) and the epoch it belongs to. A pure query; empty when nothing progressed.
+   * offset to read) and the epoch it belongs to (with the `mapFinished` option, also the committed offset
+ * again where records above it finished since the last `finishedAbove`). A pure query; empty when nothing progressed.
    */
   committable(): TrackedCommitOffset[] {
-    return committableOf(this.#topics)
+    return committableOf(this.#topics, this.#mapFinished)
+  }
+
+  /**
+   * The offsets at or above `from` known finished in (topic, partition, epoch), as flat half-open ranges
+   * `[a0, b0, a1, b1, ...]` (what the commit's offset map names); `[]` when that epoch is not owned. Cold:
+   * called per commit, O(records in flight of the partition).
+   */
+  finishedAbove(topic: string, partition: number, epoch: number, from: number): number[] {
+    const p = this.#slot(topic, partition)?.current
+    return p !== undefined && p.epoch === epoch ? p.finishedRanges(from) : []
   }
 
   /**

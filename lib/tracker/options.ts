@@ -10,13 +10,19 @@ export interface OffsetTrackerOptions {
   now?: () => number
   /** Called after a finish released in-flight budget, with the new total `inFlight` and the finished record. */
   onRelease?: (inFlight: number, released: RecordOrigin) => void
+  /**
+   * Also offer for commit a partition whose committed offset did not move but where records above it
+   * finished since the last offset map was taken (`finishedAbove`): the offset map in the commit's metadata
+   * then keeps up behind a slow record. Default false.
+   */
+  mapFinished?: boolean
 }
 
 /**
  * Checks `OffsetTracker`'s options and applies the default clock.
  *
  * ```text
- * {}                 ->  { now: Date.now, onRelease: undefined }
+ * {}                 ->  { now: Date.now, onRelease: undefined, mapFinished: false }
  * { now: 5 }         ->  TypeError
  * ```
  *
@@ -25,11 +31,15 @@ export interface OffsetTrackerOptions {
  *
  * @throws {TypeError} When `now` or `onRelease` is not a function.
  */
-export function trackerOptions(options: OffsetTrackerOptions): { now: () => number; onRelease: ((inFlight: number, released: RecordOrigin) => void) | undefined } {
-  const { now = Date.now, onRelease } = options
+export function trackerOptions(options: OffsetTrackerOptions): {
+  now: () => number
+  onRelease: ((inFlight: number, released: RecordOrigin) => void) | undefined
+  mapFinished: boolean
+} {
+  const { now = Date.now, onRelease, mapFinished = false } = options
   if (typeof now !== 'function') throw new TypeError('OffsetTracker: options.now must be a function')
   if (onRelease !== undefined && typeof onRelease !== 'function') {
     throw new TypeError('OffsetTracker: options.onRelease must be a function')
   }
-  return { now, onRelease }
+  return { now, onRelease, mapFinished: mapFinished === true }
 }

@@ -101,6 +101,8 @@ export class EpochProgress {
   lastDelivered = -1
   /** Last acknowledged commit; -1 while none (a commit is reported, never assumed). */
   committed = -1
+  /** Records finished above the watermark since the last `finishedRanges` call: the offset map is behind. */
+  finishedSinceMap = 0
 
   private mask = INITIAL_CAPACITY - 1
   private done = new Uint8Array(INITIAL_CAPACITY)
@@ -145,8 +147,31 @@ export class EpochProgress {
       while (h < this.tail && done[h & mask] === 1) h++
       this.watermark = this.reach[(h - 1) & mask]
       this.head = h
-    }
+    } else this.finishedSinceMap++
     return true
+  }
+
+  /**
+   * The offsets at or above `from` known finished in this epoch, as flat half-open ranges `[a0, b0, ...]`
+   * (the span below the watermark, then each finished record above it with the offsets the fetch skipped
+   * just before it: none of those holds a record to run). Resets `finishedSinceMap`. O(records in flight).
+   */
+  finishedRanges(from: number): number[] {
+    this.finishedSinceMap = 0
+    const out: number[] = []
+    const add = (a: number, b: number): void => {
+      if (a < from) a = from
+      if (b <= a) return
+      if (out.length > 0 && out[out.length - 1] === a) out[out.length - 1] = b
+      else out.push(a, b)
+    }
+    if (this.watermark > from) add(from, this.watermark)
+    if (this.unfinished === this.tail - this.head) return out // nothing finished above the watermark
+    const { mask, done, reach } = this
+    for (let s = this.head + 1; s < this.tail; s++) {
+      if (done[s & mask] === 1) add(reach[(s - 1) & mask]!, reach[s & mask]!)
+    }
+    return out
   }
 
   /** Delivery time of the oldest unfinished record. */

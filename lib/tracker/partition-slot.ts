@@ -89,7 +89,9 @@ export function checkPartition(topic: unknown, partition: number, where: string)
 }
 
 /**
- * Per owned partition whose committable offset is beyond the last committed one: that offset and its epoch.
+ * Per owned partition whose committable offset is beyond the last committed one: that offset and its epoch;
+ * with `mapFinished`, also the last committed offset again where records above it finished since the last
+ * offset map was taken.
  *
  * ```text
  * t[0]: watermark 12, committed 10  ->  [{ topic: 't', partition: 0, offset: '12', epoch }]
@@ -98,13 +100,17 @@ export function checkPartition(topic: unknown, partition: number, where: string)
  * @example
  * committableOf(slotsByTopic) // [] when nothing progressed
  */
-export function committableOf(topics: SlotsByTopic): TrackedCommitOffset[] {
+export function committableOf(topics: SlotsByTopic, mapFinished = false): TrackedCommitOffset[] {
   const out: TrackedCommitOffset[] = []
   for (const [topic, slots] of topics) {
     for (let partition = 0; partition < slots.length; partition++) {
       const p = slots[partition]?.current
-      if (p !== undefined && p.watermark > p.committed) {
+      if (p === undefined) continue
+      if (p.watermark > p.committed) {
         out.push({ topic, partition, offset: String(p.watermark), epoch: p.epoch })
+      } else if (mapFinished && p.finishedSinceMap > 0 && p.committed >= 0) {
+        // The offset stays, the offset map in its metadata has news.
+        out.push({ topic, partition, offset: String(p.committed), epoch: p.epoch })
       }
     }
   }
