@@ -67,6 +67,8 @@ export class CommittedMaps {
   #generation = -1
   #fetched: Promise<Map<string, number[]>> = Promise.resolve(new Map())
   readonly #skips = new WeakMap<OwnedPartition, SkipSet | null>()
+  // Per partition, the ranges its current lane read back: every commit of that epoch names them again.
+  readonly #inherited = new Map<string, { epoch: number; ranges: readonly number[] }>()
   /** Fetches that failed (nothing was skipped for their assignment). */
   failures = 0
 
@@ -90,10 +92,26 @@ export class CommittedMaps {
     const known = this.#skips.get(lane)
     if (known !== undefined) return known === null || known.done ? undefined : known
     if (generation !== this.#generation) return undefined
-    const ranges = (await this.#fetched).get(`${lane.topic}\u0000${lane.partition}`)
+    const id = `${lane.topic}\u0000${lane.partition}`
+    const ranges = (await this.#fetched).get(id)
     const skip = ranges === undefined || ranges.length === 0 ? null : new SkipSet(ranges)
-    if (!this.#skips.has(lane)) this.#skips.set(lane, skip)
+    if (!this.#skips.has(lane)) {
+      this.#skips.set(lane, skip)
+      if (skip === null) this.#inherited.delete(id)
+      else this.#inherited.set(id, { epoch: lane.epoch, ranges: ranges! })
+    }
     return this.skipsFor(lane, generation)
+  }
+
+  /**
+   * The finished ranges the map read back for (topic, partition) named, while `epoch` is the lane that read
+   * it; else `[]`. Why: until this epoch has delivered (and skipped) those records, the tracker does not know
+   * them, and a commit naming only the tracker's would drop them from the group's map: a crash then would run
+   * them again. They finished under an earlier owner, so naming them again never names an unfinished record.
+   */
+  inheritedOf(topic: string, partition: number, epoch: number): readonly number[] {
+    const found = this.#inherited.get(`${topic}\u0000${partition}`)
+    return found !== undefined && found.epoch === epoch ? found.ranges : []
   }
 
   async #fetch(topics: string[]): Promise<Map<string, number[]>> {

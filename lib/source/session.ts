@@ -15,6 +15,7 @@ import { refuseSeeks } from './refuse-seeks'
 import { settleSubscriberShapes } from './subscriber-shapes'
 import { CommittedMaps, type SkipSet } from './finished-skips'
 import type { OffsetMapSettings } from './offset-map-options'
+import { unionRanges } from '../tracker/range-union'
 import type {
   ConsumerEventLike,
   CrashPayloadLike,
@@ -99,9 +100,12 @@ export class Session<K, V> {
     readonly delegate?: DelegatedCommits,
   ) {
     const { offsetMap } = settings
-    const finishedAbove = tracker.finishedAbove.bind(tracker)
+    const maps = offsetMap && new CommittedMaps(offsetMap.admin, offsetMap.groupId)
+    this.#maps = maps
+    // A commit names what finished in this epoch and what the map it read back named (see inheritedOf).
+    const finishedAbove = (topic: string, partition: number, epoch: number, from: number): number[] =>
+      unionRanges(tracker.finishedAbove(topic, partition, epoch, from), maps?.inheritedOf(topic, partition, epoch) ?? [], from)
     this.#sink = new KafkaCommitSink(consumer, epochs, offsetMap && { finishedAbove, maxBytes: offsetMap.maxBytes })
-    this.#maps = offsetMap && new CommittedMaps(offsetMap.admin, offsetMap.groupId)
     this.#starts = new StartCommits(this.#sink, delegate)
     this.#budget = new BudgetWait(settings.heartbeatInterval)
     this.#fair = new FairBudget(settings.maxInFlight, settings.resumeBelow)
