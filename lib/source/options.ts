@@ -49,6 +49,14 @@ export interface FromKafkaOptions<K, V> {
   drainTimeout?: number
   /** Commit an offset map and skip finished records on assignment (see {@link OffsetMapOptions}). Default: off. */
   offsetMap?: OffsetMapOptions
+  /**
+   * Drain before rejoin: when a heartbeat finds the group rebalancing, nothing more is delivered, the
+   * records in flight may finish for up to this many ms, what finished is committed, and only then does the
+   * member rejoin (docs/drain-on-rebalance.md). Default 30,000, half of kafkajs's default `rebalanceTimeout`
+   * (60,000): keep it well under the consumer's `rebalanceTimeout`, which is how long the group waits for a
+   * member to rejoin. 0 turns it off (records in flight are revoked at once, the behaviour before this option).
+   */
+  drainOnRebalance?: number
 }
 
 /**
@@ -70,7 +78,7 @@ export function checkOptions<K, V>(options: FromKafkaOptions<K, V>): Settings<K,
   if (options === null || typeof options !== 'object') throw new TypeError('fromKafka: options are required')
   const { topics, fromBeginning = false, maxInFlight = 10_000, keyDecoder, valueDecoder, partitionsConsumedConcurrently } = options
   rejectRenamed('fromKafka', options, { heartbeatInterval: 'budgetHeartbeatInterval' })
-  const { budgetHeartbeatInterval: heartbeatInterval = 500, signal, drainTimeout = 30_000 } = options
+  const { budgetHeartbeatInterval: heartbeatInterval = 500, signal, drainTimeout = 30_000, drainOnRebalance = 30_000 } = options
   if (!Array.isArray(topics) || topics.length === 0 || !topics.every((t) => (typeof t === 'string' && t !== '') || t instanceof RegExp)) {
     throw new TypeError('fromKafka: topics must be a non-empty array of topic names or RegExps')
   }
@@ -96,6 +104,9 @@ export function checkOptions<K, V>(options: FromKafkaOptions<K, V>): Settings<K,
   if (typeof drainTimeout !== 'number' || !(drainTimeout >= 0 && drainTimeout < 2 ** 31)) {
     throw new RangeError(`fromKafka: drainTimeout must be a number of ms >= 0 (below 2^31), got ${String(drainTimeout)}`)
   }
+  if (typeof drainOnRebalance !== 'number' || !Number.isInteger(drainOnRebalance) || drainOnRebalance < 0 || drainOnRebalance >= 2 ** 31) {
+    throw new RangeError(`fromKafka: drainOnRebalance must be an integer number of ms >= 0 (0 turns it off), got ${String(drainOnRebalance)}`)
+  }
   return {
     topics: [...topics],
     fromBeginning: fromBeginning === true,
@@ -109,5 +120,6 @@ export function checkOptions<K, V>(options: FromKafkaOptions<K, V>): Settings<K,
     signal,
     drainTimeout,
     offsetMap: checkOffsetMap(options.offsetMap),
+    drainOnRebalance,
   }
 }

@@ -3,6 +3,7 @@ import type { Decoder } from '../record/decoders'
 import { Drain, DrainTimeoutError, listenAbort } from './drain'
 import { ConsumerReuseError } from './consumer-reuse-error'
 import { BudgetWait } from './budget-wait'
+import { RebalanceDrain, isRebalanceError } from './rebalance-drain'
 import { FairBudget } from './fair-budget'
 import { yieldsBatch } from './batch-yield'
 import { KafkaCommitSink } from './commit-sink'
@@ -31,6 +32,9 @@ import type { RecordOrigin, TrackedCommitOffset } from '../record/record'
 
 export type { SessionRecord } from './record-decoding'
 
+// A lingering batch (see #linger) returns after this many budget heartbeat intervals without a finished record.
+const LINGER_QUIET = 3
+
 /** `fromKafka`'s options, checked and with their defaults applied (`{ maxInFlight: 10_000, ... }`). */
 export interface Settings<K, V> {
   topics: (string | RegExp)[]
@@ -46,6 +50,8 @@ export interface Settings<K, V> {
   drainTimeout: number
   /** Offset maps in commits, read back on assignment; undefined: off. */
   offsetMap: OffsetMapSettings | undefined
+  /** Ms the records in flight may take to finish when the group rebalances, before the member rejoins; 0: off. */
+  drainOnRebalance: number
 }
 
 /**
@@ -89,6 +95,10 @@ export class Session<K, V> {
   readonly #maps: CommittedMaps | undefined
   readonly #skipped = new WeakSet<object>()
   #anySkipped = false
+  // Started by a heartbeat that found the group rebalancing: nothing more is delivered until the rejoin.
+  readonly #rebalance: RebalanceDrain
+  // Batches kept in eachBatch after their last record while owned records run (see #linger).
+  #lingering = 0
 
   constructor(
     readonly consumer: KafkaConsumerLike,
@@ -113,6 +123,8 @@ export class Session<K, V> {
       this.#settle = (error) => (error === undefined ? resolve() : reject(error))
     })
     this.done.catch(() => undefined) // reported through closed(), never as an unhandled rejection
+    const noCommit = { commit: async () => [] }
+    this.#rebalance = new RebalanceDrain(settings.drainOnRebalance, tracker, epochs, delegate === undefined ? this.#sink : noCommit)
     this.#drain = new Drain(() => tracker.inFlight, settings.drainTimeout, (drained) => {
       if (this.#closing) return
       if (drained) subscriber.complete()
@@ -168,6 +180,8 @@ export class Session<K, V> {
   /** The tracker released `origin`'s place: held batches re-check once one of them may go on (FairBudget). */
   released(inFlight: number, origin: RecordOrigin): void {
     this.#drain.released(inFlight)
+    this.#rebalance.released()
+    if (this.#lingering > 0 && inFlight === 0) this.#budget.wake()
     const { topic, partition, epoch } = origin
     this.#fair.finished(topic, partition, epoch)
     if (this.#heldForBudget > 0 && !this.#closing && !this.#drain.started && this.#fair.wakes(topic, partition, epoch)) this.#budget.wake()
@@ -196,6 +210,7 @@ export class Session<K, V> {
   async #close(): Promise<void> {
     this.#closing = true
     this.#drain.cancel()
+    this.#rebalance.reset()
     const errors: unknown[] = []
     await this.#starting.catch(() => undefined)
     try {
@@ -261,6 +276,7 @@ export class Session<K, V> {
     // A rejoin without REBALANCING first (kafkajs rejoins on stale metadata, and after a crash restart):
     // the old generation is gone, so its offsets are not committed.
     this.#revokeAll(false)
+    this.#rebalance.reset()
     this.epochs.assign(assignment)
     this.#fair.assign(this.epochs.assigned().flatMap(({ topic, partitions }) => partitions.map((p) => this.epochs.lane(topic, p))))
     this.#maps?.assigned(assignment, this.epochs.generation)
@@ -268,6 +284,7 @@ export class Session<K, V> {
   }
 
   #revokeAll(commitFirst: boolean): void {
+    this.#rebalance.reset()
     if (commitFirst && this.epochs.owning && this.delegate === undefined) {
       const owned = this.tracker.committable().filter((o) => this.epochs.epochOf(o.topic, o.partition) === o.epoch)
       this.epochs.revokeAll()
@@ -357,6 +374,14 @@ export class Session<K, V> {
           this.tracker.advance(topic, partition, lane.epoch, nextOffset(batch.lastOffset()))
         }
       }
+      if (this.settings.drainOnRebalance > 0) {
+        if (kafkaError === undefined && delivered === messages.length && messages.length > 0) {
+          kafkaError = await this.#linger(generation, topic, partition, kafkaStopped, heartbeat, batch)
+        }
+        if (kafkaError !== undefined && isRebalanceError(kafkaError.error) && !this.#closing && !this.#stopping) {
+          await this.#rebalance.run(heartbeat, this.settings.heartbeatInterval)
+        }
+      }
     } catch (error) {
       // Our own failure: never thrown into kafkajs (it would restart the consumer); the stream errors instead.
       this.#fail(error)
@@ -410,8 +435,50 @@ export class Session<K, V> {
     this.#skipped.add(record)
   }
 
+  /**
+   * After a batch's last record, while records of owned partitions run: makes sure a rebalance is found by a
+   * heartbeat inside eachBatch, where the source can drain before kafkajs rejoins, not by the runner's own
+   * heartbeat after the batch or after an empty fetch, where it rejoins at once. First a heartbeat now (kafkajs
+   * sends it only once its interval passed; a success then keeps the runner's own from sending for as long).
+   * Then, when the batch reached the partition's high watermark (nothing more to fetch now, so the next
+   * thing kafkajs would do is a long poll ended by its heartbeat), the batch stays here, heartbeating, until
+   * the owned records finished, kafkajs stops, or no record finished for a while (a pipeline waiting for
+   * more records to finish those it holds must get them: see LINGER_QUIET). Returns the heartbeat's error.
+   */
+  async #linger(
+    generation: number, topic: string, partition: number, kafkaStopped: () => boolean,
+    heartbeat: () => Promise<void>, batch: EachBatchPayloadLike['batch'],
+  ): Promise<{ error: unknown } | undefined> {
+    if (this.#rebalance.ownedInFlight() === 0) return undefined
+    try {
+      await heartbeat()
+    } catch (error) {
+      return { error }
+    }
+    const { highWatermark } = batch
+    if (highWatermark === undefined || Number(batch.lastOffset()) + 1 < Number(highWatermark)) return undefined
+    const quiet = LINGER_QUIET * this.settings.heartbeatInterval
+    let finished = this.tracker.totalFinished
+    let since = this.tracker.now()
+    const hold = (): boolean => {
+      if (this.#closing || this.#releases(generation, topic, partition, kafkaStopped)) return false
+      if (this.#rebalance.ownedInFlight() === 0) return false
+      if (this.tracker.totalFinished !== finished) {
+        finished = this.tracker.totalFinished
+        since = this.tracker.now()
+      }
+      return this.tracker.now() - since < quiet
+    }
+    this.#lingering++
+    try {
+      return await this.#budget.wait(heartbeat, hold)
+    } finally {
+      this.#lingering--
+    }
+  }
+
   /** Nothing more is delivered: closing, draining, unsubscribed, or the group moved on from `generation`. */
   #stopped(generation: number): boolean {
-    return this.#closing || this.#drain.started || this.subscriber.closed || this.epochs.generation !== generation
+    return this.#closing || this.#drain.started || this.#rebalance.active || this.subscriber.closed || this.epochs.generation !== generation
   }
 }
