@@ -77,6 +77,18 @@ export interface GroupJoinPayloadLike {
   readonly memberId?: string
 }
 
+/**
+ * `PARTITIONS_CHANGED`: an incremental rebalance (KIP-848's consumer protocol, or a cooperative assignor) moved
+ * only these partitions; every other owned partition stays owned, with its fetch position and its epoch. A
+ * client that sends it never sends `REBALANCING` or `GROUP_JOIN` for the same change.
+ */
+export interface PartitionsChangedPayloadLike {
+  /** Partitions this member no longer owns (listed first: they are revoked before `assigned` are added). */
+  readonly revoked: readonly { readonly topic: string; readonly partitions: readonly number[] }[]
+  /** Partitions this member owns from now on, and did not own just before. */
+  readonly assigned: readonly { readonly topic: string; readonly partitions: readonly number[] }[]
+}
+
 /** `CRASH`: the consumer stopped on an error; `restart` tells whether the client restarts by itself. */
 export interface CrashPayloadLike {
   readonly error: Error
@@ -110,6 +122,11 @@ export interface ConsumerEventNamesLike {
    * fetch position moved past it, so the partition can reach zero lag.
    */
   readonly END_BATCH_PROCESS?: string
+  /**
+   * Optional: an incremental assignment change ({@link PartitionsChangedPayloadLike}). kafkajs never sends it
+   * (it rebalances eagerly); the `@platformatic/kafka` adapter (`kafka-rx/platformatic`) sends only this one.
+   */
+  readonly PARTITIONS_CHANGED?: string
 }
 
 /**

@@ -13,7 +13,8 @@ export interface OffsetMapSource {
  * Kafka error types meaning "this member no longer owns what it tries to commit": the group moved on, the
  * records will be delivered again to the new owner, so the commit is dropped rather than failing the stream.
  */
-const OWNERSHIP_LOST = new Set(['REBALANCE_IN_PROGRESS', 'ILLEGAL_GENERATION', 'UNKNOWN_MEMBER_ID', 'FENCED_INSTANCE_ID'])
+// STALE_MEMBER_EPOCH and FENCED_MEMBER_EPOCH are KIP-848's (the consumer group protocol's) forms of the same.
+const OWNERSHIP_LOST = new Set(['REBALANCE_IN_PROGRESS', 'ILLEGAL_GENERATION', 'UNKNOWN_MEMBER_ID', 'FENCED_INSTANCE_ID', 'STALE_MEMBER_EPOCH', 'FENCED_MEMBER_EPOCH'])
 
 /**
  * True when `error` (or one of its causes: kafkajs wraps protocol errors) says the commit was refused because

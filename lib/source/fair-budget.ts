@@ -63,6 +63,23 @@ export class FairBudget {
     this.#rebalance()
   }
 
+  /**
+   * An incremental change: `revoked` partitions lose their share (their records in flight count in the total
+   * only), `added` ones start with none in flight, and every other share is kept as it is (the shares a held
+   * batch looked up stay valid). The reserve is recomputed for the new number of owned partitions.
+   */
+  change(revoked: readonly { topic: string; partition: number }[], added: readonly PartitionRef[]): void {
+    for (const { topic, partition } of revoked) {
+      const shares = this.#shares.get(topic)
+      if (shares?.[partition] === undefined) continue
+      shares[partition] = undefined
+      this.#owned--
+    }
+    for (const { topic, partition, epoch } of added) this.#add(topic, partition, epoch)
+    this.#lastTopic = undefined
+    this.#rebalance()
+  }
+
   /** Nothing is owned: records still in flight count in the total only. */
   revokeAll(): void {
     this.assign([])

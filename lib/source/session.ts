@@ -25,6 +25,7 @@ import type {
   GroupJoinPayloadLike,
   KafkaConsumerLike,
   KafkaMessageLike,
+  PartitionsChangedPayloadLike,
 } from '../client/consumer'
 import type { OffsetTracker } from '../tracker/offset-tracker'
 import type { OwnedPartition, PartitionEpochs } from '../tracker/partition-epochs'
@@ -58,7 +59,7 @@ export interface Settings<K, V> {
  * One subscription of a `fromKafka` source (internal, not exported from the package): the consumer's whole
  * life from connect to disconnect. It runs `eachBatch` (delivery to the tracker, the in-flight budget and
  * its wait), follows the group through instrumentation events (GROUP_JOIN, REBALANCING, STOP, CRASH,
- * END_BATCH_PROCESS), sends commits through its {@link KafkaCommitSink} and shuts down in order: final
+ * END_BATCH_PROCESS, and PARTITIONS_CHANGED from incremental clients), sends commits through its {@link KafkaCommitSink} and shuts down in order: final
  * commit, then stop, then disconnect.
  *
  * @example
@@ -263,6 +264,7 @@ export class Session<K, V> {
     const { events } = consumer
     on<GroupJoinPayloadLike>(events.GROUP_JOIN, (p) => this.#assigned(p.memberAssignment))
     on<unknown>(events.REBALANCING, () => this.#revokeAll(true))
+    on<PartitionsChangedPayloadLike>(events.PARTITIONS_CHANGED, (p) => this.#changed(p))
     on<unknown>(events.STOP, () => this.#revokeAll(false))
     on<CrashPayloadLike>(events.CRASH, (p) => {
       if (!p.restart) this.#fail(p.error)
@@ -281,6 +283,26 @@ export class Session<K, V> {
     this.#fair.assign(this.epochs.assigned().flatMap(({ topic, partitions }) => partitions.map((p) => this.epochs.lane(topic, p))))
     this.#maps?.assigned(assignment, this.epochs.generation)
     this.#budget.wake() // held batches of the old generation return, so that kafkajs's rejoin goes on
+  }
+
+  /**
+   * An incremental rebalance: only the listed partitions stop (their finished work is committed first, while
+   * still owned) or start; the others keep flowing, their epochs, held batches and budget shares untouched.
+   */
+  #changed({ revoked, assigned }: PartitionsChangedPayloadLike): void {
+    const leaving = new Set<string>()
+    for (const { topic, partitions } of revoked) for (const p of partitions) leaving.add(`${topic}\u0000${p}`)
+    const owned =
+      leaving.size === 0 || this.delegate !== undefined
+        ? []
+        : this.tracker.committable().filter((o) => leaving.has(`${o.topic}\u0000${o.partition}`) && this.epochs.epochOf(o.topic, o.partition) === o.epoch)
+    const lanes = this.epochs.change(revoked, assigned)
+    for (const lane of lanes.revoked) this.tracker.revoke(lane.topic, lane.partition)
+    // Sent at once, while the client still reports these partitions as owned (it acknowledges the revoke to
+    // the group with its next heartbeat); the generation check drops it if an eager rejoin came in between.
+    if (owned.length > 0) this.#sink.commitRevoked(owned, this.epochs.generation).catch(() => undefined)
+    this.#fair.change(lanes.revoked, lanes.assigned)
+    if (lanes.revoked.length > 0) this.#budget.wake() // held batches of revoked partitions return at once
   }
 
   #revokeAll(commitFirst: boolean): void {
@@ -330,14 +352,14 @@ export class Session<K, V> {
           start = undefined
         }
         if (delivered === messages.length) break
-        if (this.#releases(generation, topic, partition, kafkaStopped)) break
+        if (this.#releases(generation, lane, kafkaStopped)) break
         // Budget used (or draining, or closing): hold the batch, and with it its fetcher (see BudgetWait),
         // unless another partition is ready: then the batch goes back to kafkajs (see yieldsBatch).
         const waitStart = this.tracker.now()
         let yields = false
         const hold = (): boolean => {
           yields = false
-          if (this.#releases(generation, topic, partition, kafkaStopped)) return false
+          if (this.#releases(generation, lane, kafkaStopped)) return false
           if (this.#stopped(generation)) return true
           if (this.#fair.ready(topic, partition, lane.epoch)) return false
           const last = this.#yields.get(lane)
@@ -357,7 +379,7 @@ export class Session<K, V> {
         } finally {
           if (forBudget) this.#heldForBudget--
         }
-        if (kafkaError !== undefined || this.#releases(generation, topic, partition, kafkaStopped)) break
+        if (kafkaError !== undefined || this.#releases(generation, lane, kafkaStopped)) break
         if (yields) {
           const { finished } = this.#fair.shareOf(topic, partition, lane.epoch)
           this.#yields.set(lane, { older: this.#yields.get(lane)?.last ?? -1, last: this.tracker.totalDelivered, finished })
@@ -407,7 +429,7 @@ export class Session<K, V> {
     const decoding = keyDecoder !== undefined || valueDecoder !== undefined
     let at = from
     for (; at < messages.length; at++) {
-      if (!fair.mayDeliverTo(share) || this.#stopped(generation)) break
+      if (!fair.mayDeliverTo(share) || this.#stopped(generation) || lane.revoked === true) break
       const message = messages[at]!
       const record = decoding ? decodeRecord<K, V>(lane, message, keyDecoder, valueDecoder) : undecodedRecord<K, V>(lane, message)
       if ((at & 63) === 63) now = tracker.now()
@@ -424,8 +446,9 @@ export class Session<K, V> {
    * stopped, the group moved on from `generation`, or the user paused the partition with `consumer.pause()`
    * (its pause holds: the rest is not delivered before they resume it).
    */
-  #releases(generation: number, topic: string, partition: number, kafkaStopped: () => boolean): boolean {
-    if (this.#stopping || kafkaStopped() || this.epochs.generation !== generation) return true
+  #releases(generation: number, lane: OwnedPartition, kafkaStopped: () => boolean): boolean {
+    if (this.#stopping || kafkaStopped() || this.epochs.generation !== generation || lane.revoked === true) return true
+    const { topic, partition } = lane
     const paused = this.consumer.paused?.()
     return paused !== undefined && paused.some((tp) => tp.topic === topic && tp.partitions?.includes(partition) === true)
   }

@@ -286,6 +286,11 @@ function serverProperties(p: { version: string; port: number; controllerPort: nu
       'share.coordinator.state.topic.replication.factor=1',
       'share.coordinator.state.topic.min.isr=1',
       'share.coordinator.state.topic.num.partitions=1',
+      // KIP-848 (the consumer group protocol, `groupProtocol: 'consumer'`) beside the classic one, said
+      // explicitly; heartbeats of 1 s so that an assignment change reaches a member in about a second.
+      'group.coordinator.rebalance.protocols=classic,consumer',
+      'group.consumer.min.heartbeat.interval.ms=500',
+      'group.consumer.heartbeat.interval.ms=1000',
     )
   }
   return lines.join('\n') + '\n'

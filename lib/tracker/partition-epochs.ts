@@ -9,11 +9,20 @@ export interface OwnedPartition {
   nextSeq: number
   /** The broker's high watermark as of the last batch fetched in this epoch (for stats); undefined before. */
   highWatermark?: string
+  /** Set once this epoch of the partition is over (revoked, or replaced by a new assignment). */
+  revoked?: boolean
+}
+
+/** Partitions of one topic, as assignment changes list them. */
+export interface TopicPartitionList {
+  readonly topic: string
+  readonly partitions: readonly number[]
 }
 
 /**
  * Which partitions this member owns in the current group generation, under which epoch, and the next
- * delivery `seq` of each: the source's view of ownership (invariant 6).
+ * delivery `seq` of each: the source's view of ownership (invariant 6). Eager clients (kafkajs) replace the
+ * whole assignment (`assign`, `revokeAll`); incremental ones (KIP-848) move single partitions (`change`).
  *
  * Epochs come from one counter that grows at every assignment, so a partition's epoch grows each time it is
  * assigned again, and a record's `epoch` tells whether it was delivered under the current ownership. kafkajs
@@ -66,6 +75,7 @@ export class PartitionEpochs {
   /** Replaces the assignment: every listed partition gets a new epoch and `seq` 0; the rest are revoked. */
   assign(assignment: Readonly<Record<string, readonly number[]>>): void {
     const revoked = this.#ownedList()
+    for (const lane of revoked) lane.revoked = true
     this.#owned.clear()
     this.#lastFound = undefined
     this.#generation++
@@ -79,9 +89,54 @@ export class PartitionEpochs {
     this.#emit('assigned', this.#ownedList())
   }
 
+  /**
+   * An incremental assignment change (KIP-848, cooperative): only `revoked` lose ownership and only `assigned`
+   * gain it, under one new epoch; every other owned partition keeps its epoch, its `seq` and its lane object,
+   * and `generation` does not move (a commit computed for a partition that stays owned remains valid). A
+   * partition listed as assigned that is owned already keeps its epoch (the change is idempotent).
+   *
+   * ```text
+   * assign({ t: [0, 1] })                       t[0] e1, t[1] e1
+   * change([{ t, [1] }], [{ t, [2] }])          t[0] e1 (untouched), t[1] revoked, t[2] e2
+   * ```
+   *
+   * @returns the lanes revoked and the lanes added.
+   */
+  change(revoked: readonly TopicPartitionList[], assigned: readonly TopicPartitionList[]): { revoked: OwnedPartition[]; assigned: OwnedPartition[] } {
+    const gone: OwnedPartition[] = []
+    for (const { topic, partitions } of revoked) {
+      const owned = this.#owned.get(topic)
+      for (const partition of partitions) {
+        const lane = owned?.get(partition)
+        if (lane === undefined) continue
+        lane.revoked = true
+        owned!.delete(partition)
+        gone.push(lane)
+      }
+    }
+    this.#lastFound = undefined
+    const added: OwnedPartition[] = []
+    let epoch: number | undefined
+    for (const { topic, partitions } of assigned) {
+      let owned = this.#owned.get(topic)
+      if (owned === undefined) this.#owned.set(topic, (owned = new Map()))
+      for (const partition of partitions) {
+        if (owned.has(partition)) continue
+        epoch ??= ++this.#epochs
+        const lane: OwnedPartition = { topic, partition, epoch, nextSeq: 0 }
+        owned.set(partition, lane)
+        added.push(lane)
+      }
+    }
+    this.#emit('revoked', gone)
+    this.#emit('assigned', added)
+    return { revoked: gone, assigned: added }
+  }
+
   /** Nothing is owned any more (a rebalance started, or the consumer stopped). */
   revokeAll(): void {
     const revoked = this.#ownedList()
+    for (const lane of revoked) lane.revoked = true
     this.#generation++
     this.#owned.clear()
     this.#lastFound = undefined

@@ -1,5 +1,5 @@
 // Integration test 1: the whole pipeline on a real broker. 100,000 keyed records in 12 partitions go
-// through fromKafka -> groupByKeyConcat(recordKey) -> orderedMerge -> commitOffsets, with async work of a
+// through fromKafka (on kafkajs, and on @platformatic/kafka with KIP-848) -> groupByKeyConcat(recordKey) -> orderedMerge -> commitOffsets, with async work of a
 // random 0-3 ms each. Checked: every record processed, per-key order never violated (no overlap, no record
 // of a key started before the previous one finished), partition order of orderedMerge's output, no commit
 // ever sent beyond a record whose work had not finished, and at the end the group's committed offsets (read
@@ -11,7 +11,7 @@ import { recordKey } from '../../lib/record/record-key'
 import { commitOffsets } from '../../operators/commit-offsets'
 import { groupByKeyConcat } from '../../operators/group-by-key-concat'
 import { orderedMerge } from '../../operators/ordered-merge'
-import { testKafka } from './broker-hooks'
+import { eachClient } from './fixtures/each-client'
 import { suiteClients } from './fixtures/clients'
 import { keyedTopic } from './fixtures/keyed-topic'
 import { runToEnd } from './fixtures/run-to-end'
@@ -21,7 +21,7 @@ const RECORDS = 100_000
 const PARTITIONS = 12
 const KEYS = 1_000
 
-describe('integration: end to end', function () {
+eachClient('integration: end to end', (client) => {
   const clients = suiteClients('e2e', {})
 
   it(`processes ${RECORDS} records of ${KEYS} keys in key order and commits exactly the end offsets`, async function () {
@@ -32,7 +32,7 @@ describe('integration: end to end', function () {
 
     const audit = new CommitAudit()
     const order = new KeyOrderCheck()
-    const consumer = testKafka('e2e').consumer({ groupId, maxWaitTimeInMs: 250 })
+    const consumer = client.consumer(groupId, { maxWaitTimeInMs: 250 })
     const source = fromKafka(audit.wrap(consumer), { topics: [topic], fromBeginning: true, maxInFlight: 5_000 })
     const outputOrder: string[] = []
     const lastSeq = new Map<string, number>()
