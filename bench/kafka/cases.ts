@@ -17,6 +17,8 @@ import { roundTo } from '../shared/measure'
 import { Clock, countBatch, made, runToEnd } from './clock'
 import { handwrittenCtp, kafkaRxCtp } from './ctp'
 import { kafkaRxCtpEos } from './eos-case'
+import { platformaticRaw } from './platformatic-raw'
+import type { BenchClient } from './runtime'
 
 /** The Node cases, by name. */
 export type NodeCaseName =
@@ -25,6 +27,15 @@ export type NodeCaseName =
   | 'ctp_handwritten_noop' | 'kafka_rx_ctp_noop' | 'ctp_handwritten_work' | 'kafka_rx_ctp_work'
   // the same, exactly-once (eos-case.ts)
   | 'kafka_rx_ctp_eos'
+  // the second client, raw (platformatic-raw.ts; Node >= 22.22 only, see runtime.ts)
+  | 'platformatic_raw'
+
+/** The client each case consumes with: the platformatic cases are skipped on a Node they do not run on. */
+export const CASE_CLIENT: Readonly<Record<NodeCaseName, BenchClient>> = {
+  raw_each_batch: 'kafkajs', kafka_rx_noop: 'kafkajs', each_message_work: 'kafkajs', kafka_rx_work: 'kafkajs',
+  ctp_handwritten_noop: 'kafkajs', kafka_rx_ctp_noop: 'kafkajs', ctp_handwritten_work: 'kafkajs', kafka_rx_ctp_work: 'kafkajs',
+  kafka_rx_ctp_eos: 'kafkajs', platformatic_raw: 'platformatic',
+}
 
 /** What a child process is asked to run. */
 export interface CaseSpec {
@@ -64,7 +75,8 @@ export interface CaseResult {
   /**
    * Wall time inside kafkajs's eachBatch calls (START/END_BATCH_PROCESS) over the same span, per record, in µs:
    * the case's own handling of what was fetched (for kafka-rx, its pipeline; for raw, nearly nothing), apart
-   * from kafkajs's fetching and decoding, which are outside eachBatch. Null for the JVM case.
+   * from kafkajs's fetching and decoding, which are outside eachBatch. Null for the JVM and platformatic
+   * cases (the latter have no eachBatch).
    */
   each_batch_us_per_record: number | null
   peak_rss_mib: number
@@ -76,7 +88,7 @@ export interface CaseResult {
   /** Transactions committed per second over the span (the exactly-once cases; null for the others). */
   transactions_per_s?: number | null
   /**
-   * MiB of Fetch responses the consumer received over the span (null for the JVM case). Every case reads the
+   * MiB of Fetch responses the consumer received over the span (null for the JVM and platformatic cases). Every case reads the
    * same topic once, so more than the raw case's figure is data fetched (and decoded by kafkajs) twice.
    */
   fetched_mib: number | null
@@ -125,6 +137,9 @@ async function measure(spec: CaseSpec, checkLag: boolean): Promise<CaseResult> {
       case 'kafka_rx_ctp_eos':
         await kafkaRxCtpEos(kafka, spec, clock)
         break
+      case 'platformatic_raw':
+        await platformaticRaw(spec, clock)
+        break
     }
   } finally {
     clearTimeout(timeout)
@@ -137,12 +152,13 @@ async function measure(spec: CaseSpec, checkLag: boolean): Promise<CaseResult> {
     ms: roundTo(ms, 1),
     records_per_s: roundTo((clock.count * 1000) / ms, 1),
     cpu_us_per_record: roundTo((clock.cpuMs * 1000) / clock.count, 2),
-    each_batch_us_per_record: roundTo((clock.eachBatchMs * 1000) / clock.count, 3),
+    each_batch_us_per_record: CASE_CLIENT[spec.name] === 'kafkajs' ? roundTo((clock.eachBatchMs * 1000) / clock.count, 3) : null,
     // maxRSS: the kernel's high-water mark of this process, in KiB.
     peak_rss_mib: roundTo(process.resourceUsage().maxRSS / 1024, 1),
     bytes_per_record: clock.allocatedBytes === undefined ? null : roundTo(clock.allocatedBytes / clock.count, 0),
     transactions_per_s: clock.transactions === undefined ? null : roundTo((clock.transactions * 1000) / ms, 1),
-    fetched_mib: roundTo(clock.fetchedBytes / (1 << 20), 1),
+    // Counted from kafkajs's REQUEST events: not measured for the other client.
+    fetched_mib: CASE_CLIENT[spec.name] === 'kafkajs' ? roundTo(clock.fetchedBytes / (1 << 20), 1) : null,
     sampled,
     closed: clock.closed,
     lag: sampled || !checkLag ? null : await lagOf(kafka, spec),

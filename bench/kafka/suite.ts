@@ -18,6 +18,10 @@
  *    orderedMerge, publish, commitOffsets. Their heap bytes allocated per record are measured too.
  * 6. Exactly-once (eos-case.ts): `kafka_rx_ctp_eos`, kafka_rx_ctp_noop's workload through publishTransactional
  *    (defaults), and `parallel_consumer_ctp_eos`, the same in Parallel Consumer's transactional commit mode.
+ * 7. The second client (platformatic-raw.ts): `platformatic_raw`, `@platformatic/kafka`'s consumer stream with
+ *    nothing done per record and one commit at the end, on the same topic, run in the same rounds as cases 1
+ *    and 2 (paired-cases.ts). Only on Node >= 22.22 (runtime.ts): on older Node it is skipped, with the reason
+ *    printed and kept in the report's `skipped`.
  *
  * `--json` prints one JSON object as the last line: `noop_vs_raw` (2 / 1: the median over raw/no-op pairs run
  * back to back, `--noop-pairs` more after the reps; with `--warmups N` each of those runs measures a pass over
@@ -26,7 +30,9 @@
  * case's records/s and peak RSS (median records/s over the reps, highest peak); `ctp_noop_vs_handwritten` and
  * `ctp_work_vs_handwritten` (kafka-rx / hand-written, consume-transform-produce without and with work);
  * `eos_vs_alo` (kafka_rx_ctp_eos / kafka_rx_ctp_noop, the median of each rep's ratio), `eos_transactions_per_s`
- * and `eos_vs_parallel_consumer` (kafka_rx_ctp_eos / parallel_consumer_ctp_eos; null with --no-jvm).
+ * and `eos_vs_parallel_consumer` (kafka_rx_ctp_eos / parallel_consumer_ctp_eos; null with --no-jvm); `noop_vs_raw_by_client`
+ * (the same ratio for each client's kafka-rx case, null where there is none yet) and
+ * `platformatic_raw_vs_kafkajs_raw` (case 7 / case 1, the median over the rounds; null when skipped).
  *
  * @example
  * npm run bench -- kafka                        # the table
@@ -41,6 +47,8 @@ import { ensureKafka } from '../../lib/testing/kafka-broker'
 import type { CaseResult, CaseSpec, NodeCaseName } from './cases'
 import { createOutputTopic } from './ctp'
 import { buildParallelConsumer, runParallelConsumer } from './jvm'
+import { CLIENT_CASES, pairedCaseNames, roundOrder, roundRatios, type Round } from './paired-cases'
+import { clientSkipReason, type BenchClient } from './runtime'
 import { median, roundTo } from '../shared/measure'
 
 export interface Options {
@@ -110,12 +118,21 @@ export async function run(args: string[]): Promise<void> {
     }, false)
 
     const runs = new Map<string, CaseResult[]>()
-    // noop_vs_raw comes from pairs run back to back (the raw and no-op runs of each rep, then noopPairs more),
-    // the first of each pair alternating, so that drift in the machine's speed falls on both alike.
-    const pairs: { raw: CaseResult; noop: CaseResult }[] = []
+    // The paired cases (paired-cases.ts: each client raw and kafka-rx on it) run in rounds back to back (one
+    // round in each rep, then noopPairs more), forward and backward in turn, so that drift in the machine's
+    // speed falls on both sides of each ratio alike. A client this Node cannot run is skipped, with its reason.
+    const skipped: Record<string, string> = {}
+    const clients = CLIENT_CASES.filter(({ client, raw, noop }) => {
+      const reason = clientSkipReason(client)
+      if (reason === undefined) return true
+      for (const name of [raw, ...(noop === undefined ? [] : [noop])]) skipped[name] = reason
+      log(`  skipped ${pairedCaseNames([{ client, raw, ...(noop === undefined ? {} : { noop }) }]).join(', ')}: ${reason}`)
+      return false
+    })
+    const paired = pairedCaseNames(clients)
+    const rounds: Round[] = []
     // eos_vs_alo from each rep's at-least-once and exactly-once runs, run back to back.
     const eosPairs: { alo: CaseResult; eos: CaseResult }[] = []
-    const pairOrder = (i: number): NodeCaseName[] => (i % 2 === 1 ? ['raw_each_batch', 'kafka_rx_noop'] : ['kafka_rx_noop', 'raw_each_batch'])
     const nodeCase = (name: NodeCaseName, groupId: string): Promise<CaseResult> =>
       runNodeCase({
         name, brokers: broker.brokers, topic, groupId, records: options.records, partitions: options.partitions,
@@ -123,11 +140,11 @@ export async function run(args: string[]): Promise<void> {
         ...(name === 'each_message_work' ? { sampleRecords: options.sampleRecords, sampleMs: options.sampleMs } : {}),
         // With --warmups the CPU-bound pair runs warm, as a long-running consumer does (the others are bound by
         // their work).
-        ...(name === 'raw_each_batch' || name === 'kafka_rx_noop' ? { warmups: options.warmups } : {}),
+        ...(paired.includes(name) ? { warmups: options.warmups } : {}),
         ...(options.offsetMap ? { offsetMap: true } : {}),
       }, options.cpuProf)
     for (let rep = 1; rep <= options.reps; rep++) {
-      const order: (NodeCaseName | JvmCaseName)[] = [...pairOrder(rep), 'each_message_work', 'kafka_rx_work']
+      const order: (NodeCaseName | JvmCaseName)[] = [...roundOrder(rep, paired), 'each_message_work', 'kafka_rx_work']
       if (classpath !== undefined) order.push('parallel_consumer_work')
       // Consume-transform-produce, each kafka-rx case beside its hand-written one, the first alternating; the
       // exactly-once case right after its at-least-once one (eos_vs_alo is a ratio within each rep).
@@ -150,18 +167,18 @@ export async function run(args: string[]): Promise<void> {
         log(`  rep ${rep} ${name.padEnd(24)} ${describe(result)}`)
         runs.set(name, [...(runs.get(name) ?? []), result])
       }
-      pairs.push({ raw: runs.get('raw_each_batch')!.at(-1)!, noop: runs.get('kafka_rx_noop')!.at(-1)! })
+      rounds.push(Object.fromEntries(paired.map((name) => [name, runs.get(name)!.at(-1)!])))
       eosPairs.push({ alo: runs.get('kafka_rx_ctp_noop')!.at(-1)!, eos: runs.get('kafka_rx_ctp_eos')!.at(-1)! })
     }
     for (let i = 1; i <= options.noopPairs; i++) {
-      const pair: Partial<Record<NodeCaseName, CaseResult>> = {}
-      for (const name of pairOrder(options.reps + i)) {
-        pair[name] = await nodeCase(name, `${topic}-${name}-pair-${i}`)
-        log(`  pair ${i} ${name.padEnd(23)} ${describe(pair[name]!)}`)
+      const round: Round = {}
+      for (const name of roundOrder(options.reps + i, paired)) {
+        round[name] = await nodeCase(name, `${topic}-${name}-pair-${i}`)
+        log(`  pair ${i} ${name.padEnd(23)} ${describe(round[name]!)}`)
       }
-      pairs.push({ raw: pair.raw_each_batch!, noop: pair.kafka_rx_noop! })
+      rounds.push(round)
     }
-    const report = makeReport(runs, pairs, eosPairs, options, broker.version)
+    const report = makeReport(runs, rounds, eosPairs, skipped, options, broker.version)
     if (options.json) process.stdout.write(`${JSON.stringify(report)}\n`)
     else printTable(report)
   } finally {
@@ -247,7 +264,8 @@ async function lagOf(brokers: string[], topic: string, groupId: string): Promise
 }
 
 function describe(r: CaseResult): string {
-  const cpu = r.cpu_us_per_record === null ? '' : `, ${r.cpu_us_per_record} CPU µs/record, ${r.each_batch_us_per_record} µs/record in eachBatch`
+  const inBatch = r.each_batch_us_per_record === null ? '' : `, ${r.each_batch_us_per_record} µs/record in eachBatch`
+  const cpu = r.cpu_us_per_record === null ? '' : `, ${r.cpu_us_per_record} CPU µs/record${inBatch}`
   const bytes = r.bytes_per_record === null || r.bytes_per_record === undefined ? '' : `, ${r.bytes_per_record} heap bytes/record`
   const txs = r.transactions_per_s === null || r.transactions_per_s === undefined ? '' : `, ${r.transactions_per_s} transactions/s`
   return `${fmt(r.records_per_s).padStart(9)} records/s  (${r.records} records in ${(r.ms / 1000).toFixed(1)} s${cpu}${bytes}${txs}, peak RSS ${r.peak_rss_mib} MiB)`
@@ -279,8 +297,22 @@ export interface KafkaCaseFigures {
 /** The suite's report; `--json` prints it as one line. */
 export interface KafkaReport {
   suite: 'kafka'
-  /** Median over the raw/no-op pairs of (no-op records/s / raw records/s). */
+  /** Median over the raw/no-op pairs of (no-op records/s / raw records/s), kafkajs (the default client). */
   noop_vs_raw: number
+  /**
+   * noop_vs_raw per client, each the median over its rounds; null for a client whose kafka-rx case does not
+   * exist yet or was skipped (see `skipped`).
+   */
+  noop_vs_raw_by_client: Record<BenchClient, number | null>
+  /**
+   * platformatic_raw records/s over raw_each_batch's, the median over the rounds (both read the same topic, on
+   * the same Node); null when the platformatic cases were skipped. Reported, no target.
+   */
+  platformatic_raw_vs_kafkajs_raw: number | null
+  /** Each round's platformatic_raw_vs_kafkajs_raw, in run order. */
+  platformatic_raw_vs_kafkajs_raw_pairs: number[]
+  /** The cases not run, with why (e.g. the platformatic ones on Node < 22.22). */
+  skipped: Record<string, string>
   /** Each pair's ratio, in run order. */
   noop_vs_raw_pairs: number[]
   /** The same pairs on CPU time: median of raw CPU µs/record / no-op CPU µs/record. */
@@ -311,13 +343,13 @@ export interface KafkaReport {
 }
 
 function makeReport(
-  runs: Map<string, CaseResult[]>, pairs: { raw: CaseResult; noop: CaseResult }[], eosPairs: { alo: CaseResult; eos: CaseResult }[], o: Options, kafkaVersion: string,
+  runs: Map<string, CaseResult[]>, rounds: Round[], eosPairs: { alo: CaseResult; eos: CaseResult }[], skipped: Record<string, string>, o: Options, kafkaVersion: string,
 ): KafkaReport {
   const cases: Record<string, KafkaCaseFigures> = {}
-  // The extra pairs' runs count in their cases' figures too.
-  const extra = pairs.slice(o.reps)
-  runs.set('raw_each_batch', [...(runs.get('raw_each_batch') ?? []), ...extra.map((p) => p.raw)])
-  runs.set('kafka_rx_noop', [...(runs.get('kafka_rx_noop') ?? []), ...extra.map((p) => p.noop)])
+  // The extra rounds' runs count in their cases' figures too.
+  for (const round of rounds.slice(o.reps)) {
+    for (const [name, result] of Object.entries(round)) runs.set(name, [...(runs.get(name) ?? []), result])
+  }
   for (const [name, results] of runs) {
     const rates = results.map((r) => r.records_per_s)
     const mid = results[[...results.keys()].sort((a, b) => rates[a]! - rates[b]!)[Math.floor(results.length / 2)]!]!
@@ -336,13 +368,22 @@ function makeReport(
   // NaN when a case measured nothing (e.g. an empty sample): no ratio rather than Infinity.
   const ratio = (a: number, b: number): number => (b > 0 ? roundTo(a / b, 3) : NaN)
   const { json: _json, cpuProf: _cpuProf, ...config } = o
-  const pairRatios = pairs.map((p) => ratio(p.noop.records_per_s, p.raw.records_per_s))
-  const cpuRatios = pairs.map((p) => ratio(p.raw.cpu_us_per_record ?? NaN, p.noop.cpu_us_per_record ?? NaN))
+  const pairRatios = roundRatios(rounds, 'kafka_rx_noop', 'raw_each_batch')
+  const cpuRatios = rounds.map((p) => ratio(p.raw_each_batch?.cpu_us_per_record ?? NaN, p.kafka_rx_noop?.cpu_us_per_record ?? NaN))
+  const byClient = Object.fromEntries(CLIENT_CASES.map(({ client, raw, noop }) => {
+    const ratios = noop === undefined || skipped[noop] !== undefined ? [] : roundRatios(rounds, noop, raw)
+    return [client, ratios.length === 0 ? null : medianOf(ratios)]
+  })) as Record<BenchClient, number | null>
+  const clientRatios = roundRatios(rounds, 'platformatic_raw', 'raw_each_batch')
   const eosRatios = eosPairs.map((p) => ratio(p.eos.records_per_s, p.alo.records_per_s))
   return {
     suite: 'kafka',
     noop_vs_raw: medianOf(pairRatios),
     noop_vs_raw_pairs: pairRatios,
+    noop_vs_raw_by_client: byClient,
+    platformatic_raw_vs_kafkajs_raw: clientRatios.length === 0 ? null : medianOf(clientRatios),
+    platformatic_raw_vs_kafkajs_raw_pairs: clientRatios,
+    skipped,
     noop_vs_raw_cpu: medianOf(cpuRatios),
     noop_vs_raw_of_medians: ratio(rate('kafka_rx_noop'), rate('raw_each_batch')),
     work_vs_kafkajs: ratio(rate('kafka_rx_work'), rate('each_message_work')),
@@ -379,6 +420,11 @@ function printTable(r: KafkaReport): void {
   line('noop_vs_raw', r.noop_vs_raw, r.targets.noop_vs_raw)
   out(`${''.padEnd(26)} median of ${r.noop_vs_raw_pairs.length} raw/no-op pairs run back to back: ${r.noop_vs_raw_pairs.join(', ')}`)
   out(`${''.padEnd(26)} on CPU time ${r.noop_vs_raw_cpu}; median over median of all runs ${r.noop_vs_raw_of_medians}`)
+  for (const [client, value] of Object.entries(r.noop_vs_raw_by_client)) {
+    out(`${`  noop_vs_raw ${client}`.padEnd(26)}  ${value === null ? 'n/a (no kafka-rx case on this client yet, or skipped)' : `${value.toFixed(3).padStart(8)}   target >= ${r.targets.noop_vs_raw}${value < r.targets.noop_vs_raw ? '   MISSED' : ''}`}`)
+  }
+  out(`platformatic_raw_vs_kafkajs_raw ${r.platformatic_raw_vs_kafkajs_raw === null ? 'n/a (skipped)' : `${r.platformatic_raw_vs_kafkajs_raw.toFixed(3).padStart(8)}   (reported, no target) median of ${r.platformatic_raw_vs_kafkajs_raw_pairs.length} rounds: ${r.platformatic_raw_vs_kafkajs_raw_pairs.join(', ')}`}`)
+  for (const [name, reason] of Object.entries(r.skipped)) out(`skipped ${name}: ${reason}`)
   line('work_vs_kafkajs', r.work_vs_kafkajs, r.targets.work_vs_kafkajs)
   line('work_vs_parallel_consumer', r.work_vs_parallel_consumer, r.targets.work_vs_parallel_consumer)
   line('ctp_noop_vs_handwritten', r.ctp_noop_vs_handwritten, r.targets.ctp_noop_vs_handwritten)

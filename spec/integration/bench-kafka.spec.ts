@@ -1,6 +1,7 @@
 import { expect } from 'chai'
 import { execFile } from 'node:child_process'
 import { resolve } from 'node:path'
+import { clientSkipReason } from '../../bench/kafka/runtime'
 
 // Keeps `npm run bench -- kafka` from rotting: runs the suite on a tiny topic, without the JVM case, against
 // the test broker (KAFKA_BROKERS, set by the root hooks and inherited), and checks the shape of its JSON
@@ -76,6 +77,31 @@ describe('bench: kafka suite (smoke)', function () {
     positive(cases.kafka_rx_ctp_eos!.transactions_per_s)
     expect(cases.kafka_rx_ctp_noop!.transactions_per_s).to.equal(null)
     expect(cases).not.to.have.property('parallel_consumer_ctp_eos') // --no-jvm
+  })
+
+  // Issue 19: the second client's raw case beside kafkajs's, in the same rounds, where this Node runs it (the
+  // suite runs under the Node that runs this spec: CI's second pass is Node 24).
+  it('runs @platformatic/kafka raw beside kafkajs raw on Node >= 22.22, and says why not on older Node', () => {
+    const cases = report.cases as Record<string, Record<string, unknown>>
+    const skipped = report.skipped as Record<string, string>
+    const reason = clientSkipReason('platformatic')
+    if (reason === undefined) {
+      expect(skipped).not.to.have.property('platformatic_raw')
+      positive(cases.platformatic_raw!.records_per_s)
+      positive(cases.platformatic_raw!.cpu_us_per_record)
+      expect(cases.platformatic_raw!.records).to.equal(5_000)
+      expect(cases.platformatic_raw!.lag, 'platformatic_raw committed the whole topic').to.equal(0)
+      positive(report.platformatic_raw_vs_kafkajs_raw)
+      expect(report.platformatic_raw_vs_kafkajs_raw_pairs).to.have.length(2) // the rep's round and one more
+    } else {
+      expect(skipped.platformatic_raw).to.equal(reason)
+      expect(cases).not.to.have.property('platformatic_raw')
+      expect(report.platformatic_raw_vs_kafkajs_raw).to.equal(null)
+    }
+    const byClient = report.noop_vs_raw_by_client as Record<string, unknown>
+    positive(byClient.kafkajs)
+    expect(byClient.kafkajs).to.equal(report.noop_vs_raw)
+    expect(byClient).to.have.property('platformatic')
   })
 
   it('names the machine and the configuration', () => {
