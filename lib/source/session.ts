@@ -398,7 +398,7 @@ export class Session<K, V> {
       }
       if (this.settings.drainOnRebalance > 0) {
         if (kafkaError === undefined && delivered === messages.length && messages.length > 0) {
-          kafkaError = await this.#linger(generation, topic, partition, kafkaStopped, heartbeat, batch)
+          kafkaError = await this.#linger(generation, lane, kafkaStopped, heartbeat, batch)
         }
         if (kafkaError !== undefined && isRebalanceError(kafkaError.error) && !this.#closing && !this.#stopping) {
           await this.#rebalance.run(heartbeat, this.settings.heartbeatInterval)
@@ -469,7 +469,7 @@ export class Session<K, V> {
    * more records to finish those it holds must get them: see LINGER_QUIET). Returns the heartbeat's error.
    */
   async #linger(
-    generation: number, topic: string, partition: number, kafkaStopped: () => boolean,
+    generation: number, lane: OwnedPartition, kafkaStopped: () => boolean,
     heartbeat: () => Promise<void>, batch: EachBatchPayloadLike['batch'],
   ): Promise<{ error: unknown } | undefined> {
     if (this.#rebalance.ownedInFlight() === 0) return undefined
@@ -484,7 +484,7 @@ export class Session<K, V> {
     let finished = this.tracker.totalFinished
     let since = this.tracker.now()
     const hold = (): boolean => {
-      if (this.#closing || this.#releases(generation, topic, partition, kafkaStopped)) return false
+      if (this.#closing || this.#releases(generation, lane, kafkaStopped)) return false
       if (this.#rebalance.ownedInFlight() === 0) return false
       if (this.tracker.totalFinished !== finished) {
         finished = this.tracker.totalFinished
