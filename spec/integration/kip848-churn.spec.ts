@@ -2,7 +2,9 @@
 // A consumes, member B joins the group, takes some partitions, and leaves. Checked, from A's own records: the
 // partitions A never lost were delivered under one epoch each and no offset of them twice (no stop, no
 // re-delivery); across A and B every record was processed; key order held in each member; and the group's
-// committed offsets end at the end offsets. No assertion is on a duration.
+// committed offsets end at the end offsets. No assertion is on a duration. Caught mutation (tried): the source
+// treating a PARTITIONS_CHANGED with revokes as "revoke all" (the eager path) leaves no partition with A
+// under one epoch, and the test fails.
 import { expect } from 'chai'
 import { fromKafka, type SourceRecord } from '../../lib/source/from-kafka'
 import { recordKey } from '../../lib/record/record-key'
