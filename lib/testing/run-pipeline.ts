@@ -36,13 +36,14 @@ const settle = async (): Promise<void> => {
 /**
  * Runs a pipeline on a world: each member runs `pipeline(fromKafka(inMemoryConsumer), context)` as its
  * own process; the script's steps fetch, pass virtual time, rebalance, kill and restart members and fail
- * commits; then every member fetches what is left while time passes until nothing moves, and every
- * process is unsubscribed (its final commit). A process whose pipeline errors is restarted at the next step
+ * commits; then every member fetches what is left while time passes until nothing moves, and the processes
+ * are unsubscribed one at a time (each its final commit), those still running fetching again after each
+ * (what a stopped member owned is theirs now). A process whose pipeline errors is restarted at the next step
  * (at most 10 times in a run), as a supervisor would. Returns the log the `check*` functions read.
  *
  * ```text
  * steps:   fetch m0 ─ tick 2 ─ rebalance [1,0] ─ crash m1 ─ fetch m0 ─ restart m1 ─ ...
- * settle:  (fetch every member ─ time to the next timer)* until quiet ─ unsubscribe all
+ * settle:  (fetch every member ─ time to the next timer)* until quiet ─ (unsubscribe one ─ settle again)*
  * ```
  *
  * @example
@@ -78,7 +79,7 @@ export async function runPipeline<K = Buffer | null, V = Buffer | null>(
     // A supervisor restarts a process whose pipeline errored (a killed one waits for its script's restart).
     for (let m = 0; m < members; m++) {
       const p = processes[m]
-      if (p !== undefined && !p.alive && !killed.has(m) && restarts < 10) {
+      if (p !== undefined && !p.alive && !killed.has(m) && !stopped.has(m) && restarts < 10) {
         restarts++
         await pump(p.closed())
         await start(m)
@@ -86,6 +87,7 @@ export async function runPipeline<K = Buffer | null, V = Buffer | null>(
     }
   }
   const killed = new Set<number>()
+  const stopped = new Set<number>() // unsubscribed at the end: not restarted
   // What the driver waits for (a rebalance, a shutdown) may wait for a delayed commit: those arrive then.
   const pump = async (waited: Promise<unknown>): Promise<void> => {
     let done = false
@@ -111,22 +113,34 @@ export async function runPipeline<K = Buffer | null, V = Buffer | null>(
     killed.delete(m)
     await start(m)
   }
-  let quiet = 0
-  let stalled = 0 // rounds where nothing at all happened: a batch held for good (a leaked in-flight budget)
-  for (let round = 0; round < (options.settleRounds ?? 2_000) && quiet < 3 && stalled < 50; round++) {
-    const seen = kafka.events.length
-    const live = processes.filter((p): p is MemberProcess => p?.alive === true)
-    for (const p of live) void p.consumer.fetch(10)
-    await settle()
-    const next = scheduler.actions[0]?.delay
-    const busy = live.some((p) => p.consumer.fetching || hasData(p)) || (options.promises?.count() ?? 0) > 0
-    quiet = busy || next !== undefined ? 0 : quiet + 1
-    stalled = next === undefined && kafka.events.length === seen ? stalled + 1 : 0
-    // Nothing to fetch: jump to the next timer (a commit interval, a retry's backoff) instead of frame by frame.
-    if (next !== undefined && !live.some(hasData)) await advanceTo(scheduler, Math.max(next, scheduler.now() + 1))
-    await tick(1)
+  // Fetch what is left while time passes, until nothing moves.
+  const settleAll = async (): Promise<void> => {
+    let quiet = 0
+    let stalled = 0 // rounds where nothing at all happened: a batch held for good (a leaked in-flight budget)
+    for (let round = 0; round < (options.settleRounds ?? 2_000) && quiet < 3 && stalled < 50; round++) {
+      const seen = kafka.events.length
+      const live = processes.filter((p): p is MemberProcess => p?.alive === true)
+      for (const p of live) void p.consumer.fetch(10)
+      await settle()
+      const next = scheduler.actions[0]?.delay
+      const busy = live.some((p) => p.consumer.fetching || hasData(p)) || (options.promises?.count() ?? 0) > 0
+      quiet = busy || next !== undefined ? 0 : quiet + 1
+      stalled = next === undefined && kafka.events.length === seen ? stalled + 1 : 0
+      // Nothing to fetch: jump to the next timer (a commit interval, a retry's backoff) instead of frame by frame.
+      if (next !== undefined && !live.some(hasData)) await advanceTo(scheduler, Math.max(next, scheduler.now() + 1))
+      await tick(1)
+    }
   }
-  for (const p of processes) if (p !== undefined) await pump(p.stop())
+  await settleAll()
+  // Stopping a member hands its partitions to those still running: they fetch them before they stop in turn
+  // (else the last owner of a partition would stop before reading what it was handed).
+  for (let m = 0; m < processes.length; m++) {
+    const p = processes[m]
+    if (p === undefined) continue
+    stopped.add(m)
+    await pump(p.stop())
+    if (processes.some((q, n) => q?.alive === true && !stopped.has(n))) await settleAll()
+  }
   return { world, events: kafka.events, committed: world.partitions.map((_, p) => group.committedOf(world.topic, p)) }
 }
 
