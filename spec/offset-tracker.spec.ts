@@ -424,6 +424,64 @@ describe('OffsetTracker', () => {
     })
   })
 
+  describe('openAt', () => {
+    it('opens an epoch nothing was delivered in at a position past markers, which later records then hold', () => {
+      const t = new OffsetTracker()
+      t.openAt('t', 0, 3, '9') // markers 7..8 fetched alone in epoch 3
+      expect(t.committable()).to.deep.equal([{ topic: 't', partition: 0, offset: '9', epoch: 3 }])
+      t.deliver(origin(9, 0, 3))
+      t.deliver(origin(10, 1, 3))
+      t.finish(origin(10, 1, 3))
+      expect(t.committable()[0]!.offset).to.equal('9')
+      t.finish(origin(9, 0, 3))
+      expect(t.committable()[0]!.offset).to.equal('11')
+    })
+
+    it('is ignored for an epoch older than the latest, and advances the current one', () => {
+      const t = new OffsetTracker()
+      t.deliver(origin(0, 0, 5))
+      t.openAt('t', 0, 4, '9')
+      expect(t.epochOf('t', 0)).to.equal(5)
+      t.finish(origin(0, 0, 5))
+      t.openAt('t', 0, 5, '7')
+      expect(t.committable()[0]!.offset).to.equal('7')
+    })
+
+    it('never makes an offset committable past an unfinished record: any openAt, deliveries, finishes and advances (300 runs)', () => {
+      // Mutation caught: openAt setting the watermark on a current epoch instead of advancing it (it would
+      // carry the commit past a delivered record still running); and openAt that opens nothing (the
+      // committable offset then misses the position the markers reached).
+      fc.assert(
+        fc.property(
+          fc.nat(20), fc.array(fc.record({ gap: fc.nat(3), finish: fc.boolean() }), { maxLength: 12 }), fc.nat(3), fc.nat(5),
+          (start, records, advanceBy, openAgainBy) => {
+            const t = new OffsetTracker()
+            t.openAt('t', 0, 1, String(start))
+            let offset = start
+            const delivered: { offset: number; finished: boolean }[] = []
+            records.forEach((r, seq) => {
+              offset += r.gap
+              t.deliver(origin(offset, seq))
+              delivered.push({ offset, finished: r.finish })
+              offset++
+            })
+            const end = offset + advanceBy
+            t.advance('t', 0, 1, String(end))
+            t.openAt('t', 0, 1, String(end + openAgainBy))
+            delivered.forEach((d, seq) => d.finished && t.finish(origin(d.offset, seq)))
+            // The longest finished prefix: up to the record before the first unfinished one (the gap before a
+            // record goes with it), else up to the last position reached.
+            const stop = delivered.findIndex((d) => !d.finished)
+            const expected = stop === -1 ? end + openAgainBy : stop === 0 ? start : delivered[stop - 1]!.offset + 1
+            // The epoch opened at `start`, so something is always committable: the longest finished prefix.
+            expect(t.committable().map((o) => Number(o.offset))).to.deep.equal([expected])
+          },
+        ),
+        { numRuns: 300 },
+      )
+    })
+  })
+
   describe('advance', () => {
     it('lets a fully finished partition reach zero lag over offsets that were never delivered', () => {
       const t = new OffsetTracker()

@@ -31,13 +31,11 @@ export function offsetsPastControlBatch(p: EndBatchProcessPayloadLike, epochs: P
   const next = nextOffset(p.lastOffset)
   const lane = epochs.lane(p.topic, p.partition)
   if (p.highWatermark !== undefined) lane.highWatermark = p.highWatermark
-  if (lane.nextSeq > 0) {
-    tracker.advance(p.topic, p.partition, epoch, next)
-    return tracker.committable().filter((o) => o.topic === p.topic && o.partition === p.partition)
-  }
-  // Nothing delivered yet in this epoch, so the tracker has no progress to advance: the fetch started at the
-  // committed offset and passed only control records, so committing past them is safe.
-  return [{ topic: p.topic, partition: p.partition, offset: next, epoch }]
+  if (lane.nextSeq > 0) tracker.advance(p.topic, p.partition, epoch, next)
+  // Nothing delivered yet in this epoch: the fetch started at the committed offset and passed only control
+  // records, so the epoch opens past them (and a refused commit of it goes again with the next one).
+  else tracker.openAt(p.topic, p.partition, epoch, next)
+  return tracker.committable().filter((o) => o.topic === p.topic && o.partition === p.partition)
 }
 
 /** The offset after `offset` (int64 in decimal, as kafkajs gives offsets). */

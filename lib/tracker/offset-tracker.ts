@@ -1,5 +1,5 @@
 import type { RecordOrigin, TrackedCommitOffset } from '../record/record'
-import { offsetValue, parseOffset, type PartitionProgress } from './partition-progress'
+import { EpochProgress, offsetValue, parseOffset, type PartitionProgress } from './partition-progress'
 import { trackerOptions, type OffsetTrackerOptions } from './options'
 import { checkPartition, committableOf, epochToDeliver, progressOf, retire, type Slot } from './partition-slot'
 
@@ -88,6 +88,39 @@ export class OffsetTracker {
     const next = parseOffset(nextOffset, () => `advance(${topic}[${partition}] epoch ${epoch})`)
     const p = this.#slot(topic, partition)?.current
     if (p !== undefined && p.epoch === epoch) p.advance(next)
+  }
+
+  /**
+   * The first fetch of (topic, partition) in `epoch` moved past offsets with no record (a batch of
+   * transaction markers only) before any delivery: opens that epoch at `nextOffset`, as if a record born
+   * finished had been delivered, so the commit past those offsets is committable like any progress (a
+   * refused commit of it is sent again with the next commit, the final one included). In the partition's
+   * current epoch it is `advance`. Ignored for an epoch older than the partition's latest. The caller owns
+   * the partition in `epoch` and the fetch started at the group's committed offset: nothing unfinished lies
+   * before `nextOffset`.
+   *
+   * ```text
+   * epoch 3, nothing delivered; markers at 7-8 fetched alone   openAt(9)  ->  committable 9
+   * then deliver 9 (seq 0), 10 (seq 1); finish 10              ->  committable still 9 (9 runs)
+   * ```
+   */
+  openAt(topic: string, partition: number, epoch: number, nextOffset: string): void {
+    const where = (): string => `openAt(${topic}[${partition}] epoch ${epoch})`
+    const next = parseOffset(nextOffset, where)
+    let slot = this.#slot(topic, partition)
+    if (slot?.current?.epoch === epoch) return slot.current.advance(next)
+    if (!Number.isSafeInteger(epoch)) throw new RangeError(`${where()}: epoch must be a safe integer`)
+    if (slot !== undefined && epoch <= slot.lastEpoch) return
+    if (slot === undefined) {
+      checkPartition(topic, partition, where())
+      slot = { current: undefined, lastEpoch: -Infinity, retired: undefined }
+      this.#addSlotsOf(topic)[partition] = slot
+    }
+    retire(slot)
+    const p = new EpochProgress(epoch)
+    p.advance(next)
+    slot.current = p
+    slot.lastEpoch = epoch
   }
 
   /**
