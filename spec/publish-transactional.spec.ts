@@ -2,6 +2,9 @@ import { expect } from 'chai'
 import { from, lastValueFrom, Subject, toArray } from 'rxjs'
 import { publishTransactional, type TransactionalSource } from '../lib/transactions/publish-transactional'
 import { TransactionFencedError } from '../lib/transactions/fenced-error'
+import { OffsetMapTransactionalError } from '../lib/source/offset-map-transactional-error'
+import { fromKafka } from '../lib/source/from-kafka'
+import { FakeConsumer } from './fixtures/fake-consumer'
 import type { TransactionLike, TransactionalProducerLike } from '../lib/client/transactions'
 import type { TopicMessagesLike } from '../lib/client/producer'
 import type { Processed } from '../operators/processed'
@@ -211,5 +214,26 @@ describe('publishTransactional', () => {
     const broker = new FakeBroker()
     expect(() => publishTransactional(source, { ...quick, consumerGroupId: '', producer: broker.producer, admin: broker.admin })).to.throw(TypeError, /consumerGroupId.*got/)
     expect(() => publishTransactional(source, { ...quick, maxBatchSize: 0, producer: broker.producer, admin: broker.admin })).to.throw(RangeError, /maxBatchSize.*got 0/)
+  })
+})
+
+// Mutation seen caught: the offsetMap check in KafkaSourceObservable.delegateCommits removed: the stream
+// subscribes and no error names the combination.
+describe('publishTransactional with an offsetMap source', () => {
+  it('errors at subscribe with an OffsetMapTransactionalError naming both, before reading any record', async () => {
+    const broker = new FakeBroker()
+    const consumer = new FakeConsumer()
+    const admin = { fetchOffsets: async () => [] }
+    const source = fromKafka(consumer, { topics: ['in'], offsetMap: { admin, groupId: 'g' } })
+    const errors: unknown[] = []
+    from(inputs([1])).pipe(publishTransactional(source, { ...quick, producer: broker.producer, admin: broker.admin }))
+      .subscribe({ error: (e: unknown) => errors.push(e) })
+    expect(errors).to.have.length(1)
+    const error = errors[0] as OffsetMapTransactionalError
+    expect(error).to.be.instanceOf(OffsetMapTransactionalError)
+    expect(error.message).to.match(/publishTransactional/).and.to.match(/offsetMap/)
+    expect(error.stage).to.equal('publishTransactional')
+    expect(error.retriable).to.equal(false)
+    expect(broker.made).to.deep.equal([]) // no producer was made
   })
 })

@@ -15,6 +15,7 @@ import type { KafkaRecord, RecordOrigin, TrackedCommitOffset } from '../record/r
 import type { CommitTarget } from '../../operators/commit-offsets'
 import type { PartitionEvent } from '../../operators/interjections'
 import type { DelegatedCommits } from './delegated-commits'
+import { OffsetMapTransactionalError } from './offset-map-transactional-error'
 
 /** What the source emits: a decoded record, or one whose key or value failed to decode. */
 export type SourceRecord<K, V> = KafkaRecord<K, V> | DecodeFailure
@@ -70,6 +71,8 @@ export interface KafkaSource<K, V> extends Observable<SourceRecord<K, V>>, Commi
    * for subscriptions opened from now on. `publishTransactional` calls it when subscribed, so that every
    * commit of the group is made by a fenced transactional producer. Returns the undo (for later
    * subscriptions; a running one keeps its delegate to its end).
+   *
+   * @throws {OffsetMapTransactionalError} When the source was made with the `offsetMap` option.
    */
   delegateCommits(to: DelegatedCommits): () => void
 }
@@ -124,6 +127,8 @@ export class KafkaSourceObservable<K, V> extends Observable<SourceRecord<K, V>> 
   }
 
   delegateCommits(to: DelegatedCommits): () => void {
+    // Under exactly-once nothing above the committed offset has its outputs committed: a map would skip them.
+    if (this.#settings.offsetMap !== undefined) throw new OffsetMapTransactionalError()
     this.#delegate = to
     return () => {
       if (this.#delegate === to) this.#delegate = undefined
