@@ -1,6 +1,7 @@
 // Integration test 5: bad input on a real broker. Null keys, an empty value, a tombstone, a 1 MiB value, a
 // value and a key the decoders reject, headers: each record gets a clear outcome, in partition order, the
 // stream goes on, null-key records of the partition never overlap, and the commit reaches the end offset.
+// Runs on every client (eachClient): kafkajs, @platformatic/kafka with KIP-848 and with the classic protocol.
 import { expect } from 'chai'
 import { tap } from 'rxjs'
 import { isDecodeFailure, jsonDecoder, stringDecoder, type Decoder } from '../../lib/record/decoders'
@@ -9,14 +10,15 @@ import { recordKey } from '../../lib/record/record-key'
 import { commitOffsets } from '../../operators/commit-offsets'
 import { groupByKeyConcat } from '../../operators/group-by-key-concat'
 import { orderedMerge } from '../../operators/ordered-merge'
-import { createTopic, testKafka, uniqueName } from './broker-hooks'
+import { createTopic, uniqueName } from './broker-hooks'
+import { eachClient } from './fixtures/each-client'
 import { suiteClients } from './fixtures/clients'
 import { expectCommittedAtEnd } from './fixtures/keyed-topic'
 import { sleep, until } from './fixtures/source-harness'
 
 const MiB = 1024 * 1024
 
-describe('integration: bad input', function () {
+eachClient('integration: bad input', (client) => {
   const clients = suiteClients('bad-input', {})
 
   it('gives every record a clear outcome, goes on, and commits to the end offset', async function () {
@@ -43,7 +45,7 @@ describe('integration: bad input', function () {
     // An empty value is not JSON, but here it means something: decode it as ''.
     const valueDecoder: Decoder<unknown> = (bytes, context) => (bytes !== null && bytes.length === 0 ? '' : json(bytes, context))
     const groupId = uniqueName('bad-input-group')
-    const consumer = testKafka('bad-input').consumer({ groupId, maxWaitTimeInMs: 250, maxBytesPerPartition: 64 * 1024 })
+    const consumer = client.consumer(groupId, { maxWaitTimeInMs: 250, maxBytesPerPartition: 64 * 1024 })
     const source = fromKafka(consumer, { topics: [topic], fromBeginning: true, keyDecoder: stringDecoder, valueDecoder })
     const outcomes: string[] = []
     const overlaps: string[] = []
@@ -104,4 +106,4 @@ describe('integration: bad input', function () {
     ])
     await expectCommittedAtEnd(clients.admin, groupId, topic)
   })
-})
+}, { classic: true })

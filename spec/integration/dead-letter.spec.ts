@@ -4,6 +4,8 @@
 //    flowing meanwhile; an undecodable record takes the same route; the commit passes both (zero lag).
 // 2. `onExhausted: 'fail'`: the stream errors with the record's error and the group ends committed exactly
 //    at the failed record's offset: everything before it, nothing past it.
+// Runs on every client (eachClient): consumer and publish's producer are kafkajs, or @platformatic/kafka
+// (KIP-848, classic); the topics are set up and read back with kafkajs.
 import { expect } from 'chai'
 import { defer, delay, of, throwError } from 'rxjs'
 import { DEAD_LETTER_HEADERS } from '../../lib/publish/dead-letter'
@@ -18,6 +20,8 @@ import { drop, forward, type OutputMessage, type Result } from '../../operators/
 import { withRetry } from '../../operators/with-retry'
 import { createTopic, testKafka, uniqueName } from './broker-hooks'
 import { suiteClients } from './fixtures/clients'
+import { cleanupAfterEach } from './fixtures/cleanup'
+import { eachClient } from './fixtures/each-client'
 import { keyedTopic } from './fixtures/keyed-topic'
 import { CommitAudit, committedOffsetsOf, endOffsetsOf, pairs, produceKeyedSequence, readTopic, until } from './fixtures/source-harness'
 
@@ -32,8 +36,9 @@ const sequenceDecoder: Decoder<{ key: string; n: number }> = (data) => {
 
 type In = SourceRecord<Buffer | null, { key: string; n: number }>
 
-describe('integration: dead letters and fail mode', function () {
+eachClient('integration: dead letters and fail mode', (client) => {
   const clients = suiteClients('dlt')
+  const cleanup = cleanupAfterEach()
 
   it('routes a poison record to the dead-letter topic after its retries while other keys flow, and commits past it', async function () {
     this.timeout(180_000)
@@ -57,7 +62,8 @@ describe('integration: dead letters and fail mode', function () {
     })
 
     const audit = new CommitAudit()
-    const source = fromKafka(audit.wrap(testKafka('dlt').consumer({ groupId, maxWaitTimeInMs: 200 })), {
+    const producer = await client.producer(cleanup)
+    const source = fromKafka(audit.wrap(client.consumer(groupId, { maxWaitTimeInMs: 200 })), {
       topics: [input], fromBeginning: true, maxInFlight: 2_000, valueDecoder: sequenceDecoder,
     })
     const committed = new Map<number, number>()
@@ -66,7 +72,7 @@ describe('integration: dead letters and fail mode', function () {
       groupByKeyConcat(recordKey, withRetry(work, { maxAttempts: 3, backoff: () => 100 }), { concurrency: 32 }),
       orderedMerge(),
       // fromKafka keeps the bytes as fetched on every record: a letter carries them, nothing is re-encoded.
-      publish(clients.producer, {
+      publish(producer, {
         topic: output, deadLetterTopic: dlt,
         encodeDeadLetter: () => {
           throw new Error('re-encoded a record that has its original bytes')
@@ -135,14 +141,15 @@ describe('integration: dead letters and fail mode', function () {
     })
     const audit = new CommitAudit()
     const groupId = uniqueName('fail-group')
-    const source = fromKafka(audit.wrap(testKafka('fail').consumer({ groupId, maxWaitTimeInMs: 200 })), {
+    const producer = await client.producer(cleanup)
+    const source = fromKafka(audit.wrap(client.consumer(groupId, { maxWaitTimeInMs: 200 })), {
       topics: [input], fromBeginning: true, valueDecoder: sequenceDecoder,
     })
     let failure: unknown
     source.pipe(
       groupByKeyConcat(recordKey, withRetry(work, { maxAttempts: 2, backoff: () => 20, onExhausted: 'fail' }), { concurrency: 32 }),
       orderedMerge(),
-      publish(clients.producer, { topic: output }),
+      publish(producer, { topic: output }),
       commitOffsets(source, { interval: 100 }),
     ).subscribe({ error: e => (failure = e) })
     await until(() => failure !== undefined, 'the stream to fail')
@@ -152,4 +159,4 @@ describe('integration: dead letters and fail mode', function () {
     expect(pairs(await committedOffsetsOf(clients.admin, groupId, input))).to.deep.equal([[0, poisonOffset]])
     for (const sent of audit.sent) for (const [, o] of sent) expect(o).to.be.at.most(poisonOffset)
   })
-})
+}, { classic: true })
