@@ -17,6 +17,7 @@ import { roundTo } from '../shared/measure'
 import { Clock, countBatch, made, runToEnd } from './clock'
 import { handwrittenCtp, kafkaRxCtp } from './ctp'
 import { kafkaRxCtpEos } from './eos-case'
+import { kafkaRxPlatformaticNoop } from './platformatic-noop'
 import { platformaticRaw } from './platformatic-raw'
 import type { BenchClient } from './runtime'
 
@@ -29,12 +30,14 @@ export type NodeCaseName =
   | 'kafka_rx_ctp_eos'
   // the second client, raw (platformatic-raw.ts; Node >= 22.22 only, see runtime.ts)
   | 'platformatic_raw'
+  // kafka-rx over the second client, no work (platformatic-noop.ts; Node >= 22.22 only)
+  | 'kafka_rx_platformatic_noop'
 
 /** The client each case consumes with: the platformatic cases are skipped on a Node they do not run on. */
 export const CASE_CLIENT: Readonly<Record<NodeCaseName, BenchClient>> = {
   raw_each_batch: 'kafkajs', kafka_rx_noop: 'kafkajs', each_message_work: 'kafkajs', kafka_rx_work: 'kafkajs',
   ctp_handwritten_noop: 'kafkajs', kafka_rx_ctp_noop: 'kafkajs', ctp_handwritten_work: 'kafkajs', kafka_rx_ctp_work: 'kafkajs',
-  kafka_rx_ctp_eos: 'kafkajs', platformatic_raw: 'platformatic',
+  kafka_rx_ctp_eos: 'kafkajs', platformatic_raw: 'platformatic', kafka_rx_platformatic_noop: 'platformatic',
 }
 
 /** What a child process is asked to run. */
@@ -139,6 +142,9 @@ async function measure(spec: CaseSpec, checkLag: boolean): Promise<CaseResult> {
         break
       case 'platformatic_raw':
         await platformaticRaw(spec, clock)
+        break
+      case 'kafka_rx_platformatic_noop':
+        await kafkaRxPlatformaticNoop(spec, clock)
         break
     }
   } finally {

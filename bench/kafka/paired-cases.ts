@@ -14,13 +14,10 @@ export interface ClientCases {
   noop?: NodeCaseName
 }
 
-/**
- * The paired cases by client. kafka-rx over `@platformatic/kafka` joins as `noop: 'kafka_rx_platformatic_noop'`
- * on its row once its case exists; the rounds, the ratios and the report follow from this table.
- */
+/** The paired cases by client; the rounds, the ratios and the report follow from this table. */
 export const CLIENT_CASES: readonly ClientCases[] = [
   { client: 'kafkajs', raw: 'raw_each_batch', noop: 'kafka_rx_noop' },
-  { client: 'platformatic', raw: 'platformatic_raw' },
+  { client: 'platformatic', raw: 'platformatic_raw', noop: 'kafka_rx_platformatic_noop' },
 ]
 
 /** Every case of `clients`, in table order. */

@@ -22,6 +22,8 @@
  *    nothing done per record and one commit at the end, on the same topic, run in the same rounds as cases 1
  *    and 2 (paired-cases.ts). Only on Node >= 22.22 (runtime.ts): on older Node it is skipped, with the reason
  *    printed and kept in the report's `skipped`.
+ * 8. kafka-rx over the second client (platformatic-noop.ts): `kafka_rx_platformatic_noop`, case 2's pipeline
+ *    over `kafka-rx/platformatic`, in the same rounds; skipped with case 7.
  *
  * `--json` prints one JSON object as the last line: `noop_vs_raw` (2 / 1: the median over raw/no-op pairs run
  * back to back, `--noop-pairs` more after the reps; with `--warmups N` each of those runs measures a pass over
@@ -31,7 +33,7 @@
  * `ctp_work_vs_handwritten` (kafka-rx / hand-written, consume-transform-produce without and with work);
  * `eos_vs_alo` (kafka_rx_ctp_eos / kafka_rx_ctp_noop, the median of each rep's ratio), `eos_transactions_per_s`
  * and `eos_vs_parallel_consumer` (kafka_rx_ctp_eos / parallel_consumer_ctp_eos; null with --no-jvm); `noop_vs_raw_by_client`
- * (the same ratio for each client's kafka-rx case, null where there is none yet) and
+ * (the same ratio for each client: case 2 / case 1, case 8 / case 7; null where skipped) and
  * `platformatic_raw_vs_kafkajs_raw` (case 7 / case 1, the median over the rounds; null when skipped).
  *
  * @example
@@ -164,7 +166,7 @@ export async function run(args: string[]): Promise<void> {
           })
           : await nodeCase(name, groupId)
         if (jvm) result.lag = await lagOf(broker.brokers, topic, groupId)
-        log(`  rep ${rep} ${name.padEnd(24)} ${describe(result)}`)
+        log(`  rep ${rep} ${name.padEnd(26)} ${describe(result)}`)
         runs.set(name, [...(runs.get(name) ?? []), result])
       }
       rounds.push(Object.fromEntries(paired.map((name) => [name, runs.get(name)!.at(-1)!])))
@@ -174,7 +176,7 @@ export async function run(args: string[]): Promise<void> {
       const round: Round = {}
       for (const name of roundOrder(options.reps + i, paired)) {
         round[name] = await nodeCase(name, `${topic}-${name}-pair-${i}`)
-        log(`  pair ${i} ${name.padEnd(23)} ${describe(round[name]!)}`)
+        log(`  pair ${i} ${name.padEnd(25)} ${describe(round[name]!)}`)
       }
       rounds.push(round)
     }
@@ -412,7 +414,7 @@ function printTable(r: KafkaReport): void {
   out()
   out(`${'case'.padEnd(24)} ${'records/s'.padStart(10)} ${'records'.padStart(8)} ${'s'.padStart(6)} ${'CPU µs/rec'.padStart(10)} ${'eachBatch µs/rec'.padStart(16)} ${'peak RSS MiB'.padStart(13)} ${'bytes/rec'.padStart(9)} ${'tx/s'.padStart(6)} ${'fetched MiB'.padStart(11)} ${'lag'.padStart(5)}  runs (records/s)`)
   for (const [name, c] of Object.entries(r.cases)) {
-    out(`${name.padEnd(24)} ${fmt(c.records_per_s).padStart(10)} ${String(c.records).padStart(8)} ${(c.ms / 1000).toFixed(1).padStart(6)} ${String(c.cpu_us_per_record ?? '-').padStart(10)} ${String(c.each_batch_us_per_record ?? '-').padStart(16)} ${c.peak_rss_mib.toFixed(1).padStart(13)} ${String(c.bytes_per_record ?? '-').padStart(9)} ${String(c.transactions_per_s ?? '-').padStart(6)} ${String(c.fetched_mib ?? '-').padStart(11)} ${String(c.lag ?? '-').padStart(5)}  ${c.runs_records_per_s.map(fmt).join(', ')}${c.sampled ? '  (sample)' : ''}${c.closed ? '' : '  (shutdown hung)'}`)
+    out(`${name.padEnd(26)} ${fmt(c.records_per_s).padStart(10)} ${String(c.records).padStart(8)} ${(c.ms / 1000).toFixed(1).padStart(6)} ${String(c.cpu_us_per_record ?? '-').padStart(10)} ${String(c.each_batch_us_per_record ?? '-').padStart(16)} ${c.peak_rss_mib.toFixed(1).padStart(13)} ${String(c.bytes_per_record ?? '-').padStart(9)} ${String(c.transactions_per_s ?? '-').padStart(6)} ${String(c.fetched_mib ?? '-').padStart(11)} ${String(c.lag ?? '-').padStart(5)}  ${c.runs_records_per_s.map(fmt).join(', ')}${c.sampled ? '  (sample)' : ''}${c.closed ? '' : '  (shutdown hung)'}`)
   }
   out()
   const line = (name: string, value: number | null, target: number): void =>

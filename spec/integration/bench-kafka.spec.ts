@@ -93,10 +93,18 @@ describe('bench: kafka suite (smoke)', function () {
       expect(cases.platformatic_raw!.lag, 'platformatic_raw committed the whole topic').to.equal(0)
       positive(report.platformatic_raw_vs_kafkajs_raw)
       expect(report.platformatic_raw_vs_kafkajs_raw_pairs).to.have.length(2) // the rep's round and one more
+      // kafka-rx over the same client, no work: its noop_vs_raw (no target asserted, only that it is measured).
+      expect(skipped).not.to.have.property('kafka_rx_platformatic_noop')
+      positive(cases.kafka_rx_platformatic_noop!.records_per_s)
+      expect(cases.kafka_rx_platformatic_noop!.records).to.equal(5_000)
+      expect(cases.kafka_rx_platformatic_noop!.lag, 'kafka_rx_platformatic_noop committed the whole topic').to.equal(0)
+      positive((report.noop_vs_raw_by_client as Record<string, unknown>).platformatic)
     } else {
       expect(skipped.platformatic_raw).to.equal(reason)
       expect(cases).not.to.have.property('platformatic_raw')
       expect(report.platformatic_raw_vs_kafkajs_raw).to.equal(null)
+      expect(skipped.kafka_rx_platformatic_noop).to.equal(reason)
+      expect((report.noop_vs_raw_by_client as Record<string, unknown>).platformatic).to.equal(null)
     }
     const byClient = report.noop_vs_raw_by_client as Record<string, unknown>
     positive(byClient.kafkajs)
