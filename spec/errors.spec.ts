@@ -16,6 +16,7 @@ const samples: Record<string, () => { error: Error; retriable: boolean }> = {
   ConsumerReuseError: () => ({ error: new api.ConsumerReuseError(new Error('write after end')), retriable: false }),
   ConsumerInUseError: () => ({ error: new api.ConsumerInUseError(), retriable: false }),
   CommitsDelegatedError: () => ({ error: new api.CommitsDelegatedError(), retriable: false }),
+  OffsetMapTransactionalError: () => ({ error: new api.OffsetMapTransactionalError(), retriable: false }),
   SeekRefusedError: () => ({ error: new api.SeekRefusedError({ topic: 'orders', partition: 3, offset: '5' }), retriable: false }),
   PublishSendError: () => ({ error: new api.PublishSendError(['out'], 3, new KafkaJSConnectionError('down')), retriable: true }),
   NoDeadLetterTopicError: () => ({ error: new api.NoDeadLetterTopicError(origin, new Error('poison')), retriable: false }),
