@@ -183,9 +183,10 @@ describe('integration: graceful shutdown', function () {
     let ended: 'complete' | { error: unknown } | undefined
     first.pipe(
       tap(() => ++delivered === 60 && controller.abort()),
-      // Slow enough (40 records in flight, 2 at a time, 100-150 ms each) that the second member joins while
-      // the first still drains.
-      groupByKeyConcat(recordKey, (r: Rec) => timer(100 + Math.floor(Math.random() * 50)).pipe(map(() => r.offset)), { concurrency: 2 }),
+      // Slow enough (40 records in flight, 2 at a time, 300-350 ms each: a drain of about 6 s) that the second
+      // member joins while the first still drains, on a loaded 2-core machine too (at 100-150 ms a CI run
+      // once saw the drain end before the join).
+      groupByKeyConcat(recordKey, (r: Rec) => timer(300 + Math.floor(Math.random() * 50)).pipe(map(() => r.offset)), { concurrency: 2 }),
       orderedMerge(),
       tap(({ item }) => finish(item)),
       commitOffsets(first, { interval: 100 }),

@@ -57,7 +57,10 @@ export class InMemoryGroup {
 
   /** Lets every delayed commit reach the broker; with `andStop`, no later commit is delayed either. */
   deliverCommits(andStop = false): void {
-    if (andStop) this.#delays = 0
+    if (andStop) {
+      this.#delays = 0
+      this.#failures = 0
+    }
     for (const deliver of this.#delayed.splice(0)) deliver()
   }
 
