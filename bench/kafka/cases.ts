@@ -24,6 +24,8 @@ import type { BenchClient } from './runtime'
 /** The Node cases, by name. */
 export type NodeCaseName =
   | 'raw_each_batch' | 'kafka_rx_noop' | 'each_message_work' | 'kafka_rx_work'
+  // kafka_rx_noop with fromKafka's offsetMap on: its cost (offset_map_cost, issue 17)
+  | 'kafka_rx_noop_offset_map'
   // consume-transform-produce (ctp.ts)
   | 'ctp_handwritten_noop' | 'kafka_rx_ctp_noop' | 'ctp_handwritten_work' | 'kafka_rx_ctp_work'
   // the same, exactly-once (eos-case.ts)
@@ -35,7 +37,7 @@ export type NodeCaseName =
 
 /** The client each case consumes with: the platformatic cases are skipped on a Node they do not run on. */
 export const CASE_CLIENT: Readonly<Record<NodeCaseName, BenchClient>> = {
-  raw_each_batch: 'kafkajs', kafka_rx_noop: 'kafkajs', each_message_work: 'kafkajs', kafka_rx_work: 'kafkajs',
+  raw_each_batch: 'kafkajs', kafka_rx_noop: 'kafkajs', kafka_rx_noop_offset_map: 'kafkajs', each_message_work: 'kafkajs', kafka_rx_work: 'kafkajs',
   ctp_handwritten_noop: 'kafkajs', kafka_rx_ctp_noop: 'kafkajs', ctp_handwritten_work: 'kafkajs', kafka_rx_ctp_work: 'kafkajs',
   kafka_rx_ctp_eos: 'kafkajs', platformatic_raw: 'platformatic', kafka_rx_platformatic_noop: 'platformatic',
 }
@@ -126,6 +128,7 @@ async function measure(spec: CaseSpec, checkLag: boolean): Promise<CaseResult> {
         await eachMessageWork(kafka, spec, clock)
         break
       case 'kafka_rx_noop':
+      case 'kafka_rx_noop_offset_map':
       case 'kafka_rx_work':
         await kafkaRx(kafka, spec, clock)
         break
@@ -214,7 +217,8 @@ async function eachMessageWork(kafka: Kafka, spec: CaseSpec, clock: Clock): Prom
 
 /**
  * Cases 2 and 3 with kafka-rx: the demo's pipeline (fromKafka, groupByKeyConcat on recordKey, orderedMerge,
- * commitOffsets), with no work (case 2) or `workMs` of asynchronous work per record (case 3).
+ * commitOffsets), with no work (case 2, and kafka_rx_noop_offset_map: the same with the offset map) or
+ * `workMs` of asynchronous work per record (case 3).
  */
 async function kafkaRx(kafka: Kafka, spec: CaseSpec, clock: Clock): Promise<void> {
   const work = spec.name === 'kafka_rx_work'
@@ -224,7 +228,7 @@ async function kafkaRx(kafka: Kafka, spec: CaseSpec, clock: Clock): Promise<void
       maxBytesPerPartition: Math.max(16 * 1024, Math.ceil(spec.maxInFlight / spec.partitions / 2) * 100),
       maxWaitTimeInMs: 100,
     } : {})
-  const admin = spec.offsetMap === true ? kafka.admin() : undefined
+  const admin = spec.offsetMap === true || spec.name === 'kafka_rx_noop_offset_map' ? kafka.admin() : undefined
   await admin?.connect()
   const source = fromKafka(consumer, {
     topics: [spec.topic],

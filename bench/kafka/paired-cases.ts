@@ -12,17 +12,22 @@ export interface ClientCases {
   client: BenchClient
   raw: NodeCaseName
   noop?: NodeCaseName
+  /**
+   * The no-op case again with fromKafka's `offsetMap` on, run right after (or, in a backward round, right
+   * before) `noop`: `offset_map_cost` is its records/s over noop's in each round (issue 17).
+   */
+  offsetMapNoop?: NodeCaseName
 }
 
 /** The paired cases by client; the rounds, the ratios and the report follow from this table. */
 export const CLIENT_CASES: readonly ClientCases[] = [
-  { client: 'kafkajs', raw: 'raw_each_batch', noop: 'kafka_rx_noop' },
+  { client: 'kafkajs', raw: 'raw_each_batch', noop: 'kafka_rx_noop', offsetMapNoop: 'kafka_rx_noop_offset_map' },
   { client: 'platformatic', raw: 'platformatic_raw', noop: 'kafka_rx_platformatic_noop' },
 ]
 
-/** Every case of `clients`, in table order. */
+/** Every case of `clients`, in table order (each client's raw, no-op, then no-op with the offset map). */
 export function pairedCaseNames(clients: readonly ClientCases[]): NodeCaseName[] {
-  return clients.flatMap((c) => (c.noop === undefined ? [c.raw] : [c.raw, c.noop]))
+  return clients.flatMap((c) => [c.raw, ...(c.noop === undefined ? [] : [c.noop]), ...(c.offsetMapNoop === undefined ? [] : [c.offsetMapNoop])])
 }
 
 /**

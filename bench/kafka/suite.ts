@@ -24,6 +24,12 @@
  *    printed and kept in the report's `skipped`.
  * 8. kafka-rx over the second client (platformatic-noop.ts): `kafka_rx_platformatic_noop`, case 2's pipeline
  *    over `kafka-rx/platformatic`, in the same rounds; skipped with case 7.
+ * 9. `kafka_rx_noop_offset_map`: case 2 with fromKafka's `offsetMap` on, next to case 2 in every round:
+ *    `offset_map_cost` is its records/s over case 2's, the median over the rounds (issue 17, target >= 0.97).
+ * 10. With `--join`, after the rounds: the mid-stream join (join-case.ts, join-runs.ts), kafkajs (eager) and
+ *    `@platformatic/kafka` with KIP-848 (skipped with case 7), each on a live topic of its own: `join` holds
+ *    per client the records re-delivered on the partitions that stayed and their throughput in the
+ *    rebalance window over the steady rate (issue 19; targets 0 and >= 0.8, for KIP-848).
  *
  * `--json` prints one JSON object as the last line: `noop_vs_raw` (2 / 1: the median over raw/no-op pairs run
  * back to back, `--noop-pairs` more after the reps; with `--warmups N` each of those runs measures a pass over
@@ -51,6 +57,8 @@ import { createOutputTopic } from './ctp'
 import { buildParallelConsumer, runParallelConsumer } from './jvm'
 import { CLIENT_CASES, pairedCaseNames, roundOrder, roundRatios, type Round } from './paired-cases'
 import { clientSkipReason, type BenchClient } from './runtime'
+import type { JoinResult } from './join-case'
+import { JOIN_TARGETS, runJoinChild, summariseJoins, type JoinSummary } from './join-runs'
 import { median, roundTo } from '../shared/measure'
 
 export interface Options {
@@ -71,11 +79,20 @@ export interface Options {
   cpuProf: boolean
   /** The kafka-rx cases commit with the offset map (fromKafka's offsetMap option). */
   offsetMap: boolean
+  /** Run the mid-stream join case (join-case.ts) for each client, after the rounds. */
+  join: boolean
+  joinReps: number
+  joinPartitions: number
+  joinRate: number
+  joinWorkMs: number
+  joinSteadyMs: number
+  joinAfterMs: number
 }
 
 export const DEFAULTS: Options = {
   json: false, records: 200_000, partitions: 12, keys: 1_000, valueBytes: 64, workMs: 2, concurrency: 512,
   maxInFlight: 10_000, reps: 1, noopPairs: 6, warmups: 0, sampleRecords: 30_000, sampleMs: 20_000, jvm: true, cpuProf: false, offsetMap: false,
+  join: false, joinReps: 1, joinPartitions: 6, joinRate: 600, joinWorkMs: 2, joinSteadyMs: 5_000, joinAfterMs: 5_000,
 }
 
 const HELP = `npm run bench -- kafka [options]
@@ -85,7 +102,7 @@ const HELP = `npm run bench -- kafka [options]
   --work-ms N            simulated async work per record in cases 3 and 4 (default ${DEFAULTS.workMs})
   --concurrency N        kafka-rx and Parallel Consumer concurrency (default ${DEFAULTS.concurrency})
   --max-in-flight N      kafka-rx maxInFlight (default ${DEFAULTS.maxInFlight})
-  --reps N               run every case N times, interleaved (default ${DEFAULTS.reps})
+  --reps N               run every case N times, interleaved (default ${DEFAULTS.reps}; 0: the paired rounds only)
   --noop-pairs N         then N more raw/no-op pairs, for noop_vs_raw (default ${DEFAULTS.noopPairs})
   --warmups N            unmeasured passes over the topic before each raw/no-op run, in its process:
                          warm code, as a long-running consumer runs (default ${DEFAULTS.warmups}: a cold process)
@@ -93,7 +110,14 @@ const HELP = `npm run bench -- kafka [options]
   --sample-ms N          ... or N ms after its first record, whichever first (default ${DEFAULTS.sampleMs})
   --no-jvm               skip the Parallel Consumer cases (no java or mvn needed)
   --cpu-prof             node cases write .cpuprofile files into the current directory
-  --offset-map           the kafka-rx cases run with fromKafka's offsetMap option (its cost)
+  --offset-map           every kafka-rx case runs with fromKafka's offsetMap option (offset_map_cost is then
+                         not measured: both of its sides would have the map)
+  --join                 then the mid-stream join case, kafkajs (eager) and platformatic (KIP-848), each:
+  --join-reps N          times (default ${DEFAULTS.joinReps})   --join-partitions N  (default ${DEFAULTS.joinPartitions})
+  --join-rate N          records produced per second while it runs (default ${DEFAULTS.joinRate})
+  --join-work-ms N       async work per record (default ${DEFAULTS.joinWorkMs})
+  --join-steady-ms N     the first member's steady span before the join (default ${DEFAULTS.joinSteadyMs})
+  --join-after-ms N      how long it goes on after the second member's first record (default ${DEFAULTS.joinAfterMs})
 `
 
 /** Runs the suite (the dispatcher in bench/index.ts calls this with the arguments after `kafka`). */
@@ -127,8 +151,9 @@ export async function run(args: string[]): Promise<void> {
     const clients = CLIENT_CASES.filter(({ client, raw, noop }) => {
       const reason = clientSkipReason(client)
       if (reason === undefined) return true
-      for (const name of [raw, ...(noop === undefined ? [] : [noop])]) skipped[name] = reason
-      log(`  skipped ${pairedCaseNames([{ client, raw, ...(noop === undefined ? {} : { noop }) }]).join(', ')}: ${reason}`)
+      const names = pairedCaseNames([{ client, raw, ...(noop === undefined ? {} : { noop }) }])
+      for (const name of names) skipped[name] = reason
+      log(`  skipped ${names.join(', ')}: ${reason}`)
       return false
     })
     const paired = pairedCaseNames(clients)
@@ -180,7 +205,29 @@ export async function run(args: string[]): Promise<void> {
       }
       rounds.push(round)
     }
-    const report = makeReport(runs, rounds, eosPairs, skipped, options, broker.version)
+    // The join case (issue 19), each client in turn on a fresh topic and group of its own per run.
+    const joins: Partial<Record<BenchClient, JoinSummary>> = {}
+    if (options.join) {
+      for (const client of ['kafkajs', 'platformatic'] as const) {
+        const reason = clientSkipReason(client)
+        if (reason !== undefined) {
+          skipped[`join_${client}`] = reason
+          log(`  skipped join ${client}: ${reason}`)
+          continue
+        }
+        const results: JoinResult[] = []
+        for (let rep = 1; rep <= options.joinReps; rep++) {
+          const result = await runJoinChild({
+            client, brokers: broker.brokers, topic: `${topic}-join-${client}-${rep}`, partitions: options.joinPartitions, ratePerS: options.joinRate,
+            workMs: options.joinWorkMs, steadyMs: options.joinSteadyMs, afterMs: options.joinAfterMs, timeoutMs: 120_000 + options.joinSteadyMs + options.joinAfterMs,
+          }, options.cpuProf)
+          log(`  join ${rep} ${client.padEnd(12)} ${describeJoin(result)}`)
+          results.push(result)
+        }
+        joins[client] = summariseJoins(results)
+      }
+    }
+    const report = makeReport(runs, rounds, eosPairs, skipped, options, broker.version, options.join ? joins : null)
     if (options.json) process.stdout.write(`${JSON.stringify(report)}\n`)
     else printTable(report)
   } finally {
@@ -193,6 +240,7 @@ function parseArgs(args: string[]): Options | undefined {
   const numeric: Record<string, keyof Options> = {
     '--records': 'records', '--partitions': 'partitions', '--keys': 'keys', '--work-ms': 'workMs', '--concurrency': 'concurrency',
     '--max-in-flight': 'maxInFlight', '--reps': 'reps', '--noop-pairs': 'noopPairs', '--warmups': 'warmups', '--sample-records': 'sampleRecords', '--sample-ms': 'sampleMs', '--value-bytes': 'valueBytes',
+    '--join-reps': 'joinReps', '--join-partitions': 'joinPartitions', '--join-rate': 'joinRate', '--join-work-ms': 'joinWorkMs', '--join-steady-ms': 'joinSteadyMs', '--join-after-ms': 'joinAfterMs',
   }
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!
@@ -201,9 +249,10 @@ function parseArgs(args: string[]): Options | undefined {
     else if (a === '--no-jvm') o.jvm = false
     else if (a === '--cpu-prof') o.cpuProf = true
     else if (a === '--offset-map') o.offsetMap = true
+    else if (a === '--join') o.join = true
     else if (a in numeric) {
       const value = Number(args[++i])
-      if (!Number.isInteger(value) || value < (a === '--work-ms' || a === '--noop-pairs' || a === '--warmups' ? 0 : 1)) throw new Error(`kafka bench: ${a} needs a positive integer`)
+      if (!Number.isInteger(value) || value < (a === '--work-ms' || a === '--noop-pairs' || a === '--warmups' || a === '--reps' || a === '--join-work-ms' ? 0 : 1)) throw new Error(`kafka bench: ${a} needs a positive integer`)
       ;(o as unknown as Record<string, number>)[numeric[a]!] = value
     } else throw new Error(`kafka bench: unknown option ${a} (try --help)`)
   }
@@ -263,6 +312,10 @@ async function lagOf(brokers: string[], topic: string, groupId: string): Promise
   } finally {
     await admin.disconnect()
   }
+}
+
+function describeJoin(r: JoinResult): string {
+  return `${r.protocol}: stayed [${r.stayed_partitions.join(',')}] moved [${r.moved_partitions.join(',')}], window ${r.window_ms ?? '-'} ms, re-delivered ${r.redelivered_stayed} on stayed / ${r.redelivered_moved} on moved, ${r.window_records_per_s ?? '-'} records/s in the window vs ${r.steady_records_per_s} steady (${r.window_vs_steady ?? '-'}), ${r.produced} produced, ${r.unfinished} unfinished`
 }
 
 function describe(r: CaseResult): string {
@@ -335,9 +388,18 @@ export interface KafkaReport {
   eos_transactions_per_s: number
   /** kafka_rx_ctp_eos records/s over parallel_consumer_ctp_eos's (medians); null with --no-jvm. */
   eos_vs_parallel_consumer: number | null
+  /**
+   * kafka_rx_noop_offset_map records/s over kafka_rx_noop's, the median over the rounds (each pair back to
+   * back): the offset map's throughput cost (issue 17); null with --offset-map (both sides have the map).
+   */
+  offset_map_cost: number | null
+  offset_map_cost_pairs: number[]
+  /** The mid-stream join (issue 19) per client, with --join (null without; a client skipped is absent). */
+  join: Partial<Record<BenchClient, JoinSummary>> | null
   targets: {
     noop_vs_raw: number; work_vs_kafkajs: number; work_vs_parallel_consumer: number; ctp_noop_vs_handwritten: number; ctp_work_vs_handwritten: number
-    eos_vs_alo: number; eos_vs_parallel_consumer: number
+    eos_vs_alo: number; eos_vs_parallel_consumer: number; offset_map_cost: number
+    join_redelivered_stayed: number; join_window_vs_steady: number
   }
   cases: Record<string, KafkaCaseFigures>
   config: Omit<Options, 'json' | 'cpuProf'>
@@ -346,6 +408,7 @@ export interface KafkaReport {
 
 function makeReport(
   runs: Map<string, CaseResult[]>, rounds: Round[], eosPairs: { alo: CaseResult; eos: CaseResult }[], skipped: Record<string, string>, o: Options, kafkaVersion: string,
+  join: Partial<Record<BenchClient, JoinSummary>> | null,
 ): KafkaReport {
   const cases: Record<string, KafkaCaseFigures> = {}
   // The extra rounds' runs count in their cases' figures too.
@@ -378,6 +441,7 @@ function makeReport(
   })) as Record<BenchClient, number | null>
   const clientRatios = roundRatios(rounds, 'platformatic_raw', 'raw_each_batch')
   const eosRatios = eosPairs.map((p) => ratio(p.eos.records_per_s, p.alo.records_per_s))
+  const mapRatios = o.offsetMap ? [] : roundRatios(rounds, 'kafka_rx_noop_offset_map', 'kafka_rx_noop')
   return {
     suite: 'kafka',
     noop_vs_raw: medianOf(pairRatios),
@@ -396,9 +460,13 @@ function makeReport(
     eos_vs_alo_reps: eosRatios,
     eos_transactions_per_s: cases.kafka_rx_ctp_eos?.transactions_per_s ?? NaN,
     eos_vs_parallel_consumer: cases.parallel_consumer_ctp_eos === undefined ? null : ratio(rate('kafka_rx_ctp_eos'), rate('parallel_consumer_ctp_eos')),
+    offset_map_cost: mapRatios.length === 0 ? null : medianOf(mapRatios),
+    offset_map_cost_pairs: mapRatios,
+    join,
     targets: {
       noop_vs_raw: 0.85, work_vs_kafkajs: 10, work_vs_parallel_consumer: 1, ctp_noop_vs_handwritten: 0.9, ctp_work_vs_handwritten: 5,
-      eos_vs_alo: 0.5, eos_vs_parallel_consumer: 1,
+      eos_vs_alo: 0.5, eos_vs_parallel_consumer: 1, offset_map_cost: 0.97,
+      join_redelivered_stayed: JOIN_TARGETS.redelivered_stayed, join_window_vs_steady: JOIN_TARGETS.window_vs_steady,
     },
     cases,
     config,
@@ -434,6 +502,14 @@ function printTable(r: KafkaReport): void {
   line('eos_vs_alo', r.eos_vs_alo, r.targets.eos_vs_alo)
   out(`${''.padEnd(26)} median of ${r.eos_vs_alo_reps.length} reps: ${r.eos_vs_alo_reps.join(', ')}; ${r.eos_transactions_per_s} transactions/s`)
   line('eos_vs_parallel_consumer', r.eos_vs_parallel_consumer, r.targets.eos_vs_parallel_consumer)
+  if (r.offset_map_cost === null) out(`${'offset_map_cost'.padEnd(26)} n/a (--offset-map: both sides have the map)`)
+  else line('offset_map_cost', r.offset_map_cost, r.targets.offset_map_cost)
+  out(`${''.padEnd(26)} median of ${r.offset_map_cost_pairs.length} back-to-back pairs: ${r.offset_map_cost_pairs.join(', ')}`)
+  for (const [client, j] of Object.entries(r.join ?? {})) {
+    // The goal is KIP-848's; kafkajs rebalances eagerly and is the baseline.
+    const verdict = client === 'kafkajs' ? '(baseline)' : j.met ? 'met' : 'MISSED'
+    out(`${`join ${client}`.padEnd(26)} ${j.protocol}: re-delivered on stayed ${j.redelivered_stayed} (target ${r.targets.join_redelivered_stayed}), window/steady ${j.window_vs_steady ?? '-'} (target >= ${r.targets.join_window_vs_steady}), window ${j.window_ms ?? '-'} ms, ${j.runs.length} runs   ${verdict}`)
+  }
 }
 
 /** The median to three decimals; NaN for none. */
