@@ -54,8 +54,23 @@ describe('bench kafka: paired cases', () => {
     )
   })
 
+  // offset_map_cost pairs kafka_rx_noop_offset_map with kafka_rx_noop run back to back. Catches: the
+  // offset-map case listed anywhere but beside the no-op case (e.g. after the other clients' cases).
+  it('runs the no-op case and the same with the offset map next to each other in every round', () => {
+    const names = pairedCaseNames(CLIENT_CASES)
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 1000 }), (round) => {
+        const order = roundOrder(round, names)
+        expect(Math.abs(order.indexOf('kafka_rx_noop') - order.indexOf('kafka_rx_noop_offset_map'))).to.equal(1)
+        // noop_vs_raw's pair stays back to back too.
+        expect(Math.abs(order.indexOf('kafka_rx_noop') - order.indexOf('raw_each_batch'))).to.equal(1)
+      }),
+      { numRuns: 300 },
+    )
+  })
+
   it('lists every client\'s raw case and its kafka-rx case', () => {
-    expect(pairedCaseNames(CLIENT_CASES)).to.include.members(['raw_each_batch', 'kafka_rx_noop', 'platformatic_raw', 'kafka_rx_platformatic_noop'])
+    expect(pairedCaseNames(CLIENT_CASES)).to.include.members(['raw_each_batch', 'kafka_rx_noop', 'kafka_rx_noop_offset_map', 'platformatic_raw', 'kafka_rx_platformatic_noop'])
   })
 
   // Catches: a version compare on the major alone (22.0 let through) or on strings ('100' < '22').
