@@ -394,6 +394,8 @@ export interface KafkaReport {
    */
   offset_map_cost: number | null
   offset_map_cost_pairs: number[]
+  /** The same pairs on CPU time: median of kafka_rx_noop CPU µs/record / kafka_rx_noop_offset_map's (less moved by the machine's load). */
+  offset_map_cost_cpu: number | null
   /** The mid-stream join (issue 19) per client, with --join (null without; a client skipped is absent). */
   join: Partial<Record<BenchClient, JoinSummary>> | null
   targets: {
@@ -442,6 +444,7 @@ function makeReport(
   const clientRatios = roundRatios(rounds, 'platformatic_raw', 'raw_each_batch')
   const eosRatios = eosPairs.map((p) => ratio(p.eos.records_per_s, p.alo.records_per_s))
   const mapRatios = o.offsetMap ? [] : roundRatios(rounds, 'kafka_rx_noop_offset_map', 'kafka_rx_noop')
+  const mapCpuRatios = o.offsetMap ? [] : rounds.flatMap((p) => (p.kafka_rx_noop_offset_map === undefined || p.kafka_rx_noop === undefined ? [] : [ratio(p.kafka_rx_noop.cpu_us_per_record ?? NaN, p.kafka_rx_noop_offset_map.cpu_us_per_record ?? NaN)]))
   return {
     suite: 'kafka',
     noop_vs_raw: medianOf(pairRatios),
@@ -462,6 +465,7 @@ function makeReport(
     eos_vs_parallel_consumer: cases.parallel_consumer_ctp_eos === undefined ? null : ratio(rate('kafka_rx_ctp_eos'), rate('parallel_consumer_ctp_eos')),
     offset_map_cost: mapRatios.length === 0 ? null : medianOf(mapRatios),
     offset_map_cost_pairs: mapRatios,
+    offset_map_cost_cpu: mapCpuRatios.length === 0 ? null : medianOf(mapCpuRatios),
     join,
     targets: {
       noop_vs_raw: 0.85, work_vs_kafkajs: 10, work_vs_parallel_consumer: 1, ctp_noop_vs_handwritten: 0.9, ctp_work_vs_handwritten: 5,
@@ -504,7 +508,7 @@ function printTable(r: KafkaReport): void {
   line('eos_vs_parallel_consumer', r.eos_vs_parallel_consumer, r.targets.eos_vs_parallel_consumer)
   if (r.offset_map_cost === null) out(`${'offset_map_cost'.padEnd(26)} n/a (--offset-map: both sides have the map)`)
   else line('offset_map_cost', r.offset_map_cost, r.targets.offset_map_cost)
-  out(`${''.padEnd(26)} median of ${r.offset_map_cost_pairs.length} back-to-back pairs: ${r.offset_map_cost_pairs.join(', ')}`)
+  out(`${''.padEnd(26)} median of ${r.offset_map_cost_pairs.length} back-to-back pairs: ${r.offset_map_cost_pairs.join(', ')}; on CPU time ${r.offset_map_cost_cpu ?? '-'}`)
   for (const [client, j] of Object.entries(r.join ?? {})) {
     // The goal is KIP-848's; kafkajs rebalances eagerly and is the baseline.
     const verdict = client === 'kafkajs' ? '(baseline)' : j.met ? 'met' : 'MISSED'

@@ -51,6 +51,7 @@ describe('bench: kafka suite (smoke)', function () {
     // The offset map's cost (issue 17): one ratio per round (the rep's and the extra pair), its target.
     positive(report.offset_map_cost)
     expect(report.offset_map_cost_pairs).to.have.length(2)
+    positive(report.offset_map_cost_cpu)
     expect(report.targets).to.include({ offset_map_cost: 0.97 })
     expect(report.join, 'no --join').to.equal(null)
   })
