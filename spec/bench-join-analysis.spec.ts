@@ -97,6 +97,31 @@ describe('bench kafka: the mid-stream join figures', () => {
     )
   })
 
+  // Catches: a gap measured over every partition (the moved ones' work would fill the stayed ones' stop), the
+  // steady span's gap mixed with the one after the join, and a gap that leaves out the stretch from the join
+  // to the first finish after it.
+  it('the longest gap after the join is the longest stop of the partitions that stayed', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 3_000 }), fc.integer({ min: 0, max: 2_000 }), fc.integer({ min: 0, max: 1 }), (stop, from, firstAt) => {
+        // Partition 0 stays: a finish every 10 ms from 0 to JOIN + 4 s, except a stop of `stop` ms starting
+        // `from` ms after the join (or, with firstAt, right at the join). Partition 1 moves, its work goes on.
+        const start = JOIN + (firstAt === 1 ? 0 : from)
+        const deliveries: Delivery[] = []
+        for (let t = 5, i = 0; t < JOIN + 4_000 + stop; t += 10, i++) {
+          deliveries.push({ member: t < JOIN ? 1 : 2, partition: 1, offset: i, started: t, finished: t })
+          if (t > start && t < start + stop) continue
+          deliveries.push({ member: 1, partition: 0, offset: i, started: t, finished: t })
+        }
+        const figures = analyseJoin(deliveries, { join: JOIN, steadyMs: STEADY_MS })
+        expect(figures.steady_longest_gap_ms).to.equal(10)
+        // The stop spans the finishes skipped in (start, start + stop), plus up to 10 ms at either end.
+        const expected = Math.max(10, stop)
+        expect(figures.stayed_longest_gap_ms!).to.be.within(expected - 0.001, expected + 20)
+      }),
+      { numRuns: 300 },
+    )
+  })
+
   it('reports no window when the second member delivered nothing', () => {
     const figures = analyseJoin([{ member: 1, partition: 0, offset: 0, started: 10, finished: 11 }], { join: JOIN, steadyMs: STEADY_MS })
     expect(figures.window_ms).to.equal(null)

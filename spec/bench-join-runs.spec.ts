@@ -10,6 +10,7 @@ const run = fc.record({
   client: 'platformatic', protocol: 'KIP-848 (consumer)', produced: 100, unfinished: 0, deliveries: 100, second_delivered: window_vs_steady !== null,
   window_ms: window_vs_steady === null ? null : 1_000, stayed_partitions: [0], moved_partitions: [1], redelivered_stayed, redelivered_moved: 0,
   steady_records_per_s: 100, window_records_per_s: window_vs_steady === null ? null : window_vs_steady * 100, window_vs_steady,
+  stayed_longest_gap_ms: null, steady_longest_gap_ms: null,
 }))
 
 describe('bench kafka: the join runs\' summary', () => {

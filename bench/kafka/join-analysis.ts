@@ -10,6 +10,9 @@
  * - re-delivered: deliveries (the project function starting) of a record beyond its first, by either member.
  * - throughput: records finished for the first time (a re-delivered record's second run is not progress),
  *   by the first member, on the partitions that stayed; steady rate over the `steadyMs` before the join.
+ * - longest gap: the longest span without such a finish, after the join (from the join itself to the last
+ *   finish) and, for comparison, within the steady span: a stop of the partitions that stayed (an eager
+ *   rebalance's rejoin) shows here even when the window's rate hides it (a short stop, caught up in the window).
  */
 
 /** One delivery of one record to the work: who ran it, when it started and (if it did) finished, in ms. */
@@ -37,6 +40,10 @@ export interface JoinFigures {
   window_records_per_s: number | null
   /** window_records_per_s / steady_records_per_s (the goal with KIP-848: >= 0.8; null without either). */
   window_vs_steady: number | null
+  /** The longest span in ms without a first finish on the partitions that stayed, from the join on (null: none after it). */
+  stayed_longest_gap_ms: number | null
+  /** The same within the steady span, between finishes (null: fewer than two). */
+  steady_longest_gap_ms: number | null
 }
 
 /**
@@ -75,12 +82,17 @@ export function analyseJoin(deliveries: readonly Delivery[], at: { join: number;
   const window = secondFirst === Infinity ? null : Math.max(0, secondFirst - at.join)
   let steady = 0
   let inWindow = 0
+  const steadyTimes: number[] = []
+  const afterTimes: number[] = [at.join]
   for (const d of firstFinish.values()) {
     // Only the first member delivers on the partitions that stayed (that is what stayed means).
     if (!stayedSet.has(d.partition)) continue
     const t = d.finished!
-    if (t >= at.join - at.steadyMs && t < at.join) steady++
-    else if (t >= at.join && t < secondFirst) inWindow++
+    if (t >= at.join - at.steadyMs && t < at.join) {
+      steady++
+      steadyTimes.push(t)
+    } else if (t >= at.join && t < secondFirst) inWindow++
+    if (t >= at.join) afterTimes.push(t)
   }
   const steadyRate = at.steadyMs > 0 ? (steady * 1000) / at.steadyMs : 0
   const windowRate = window === null || window === 0 ? null : (inWindow * 1000) / window
@@ -93,7 +105,17 @@ export function analyseJoin(deliveries: readonly Delivery[], at: { join: number;
     steady_records_per_s: round(steadyRate, 1),
     window_records_per_s: windowRate === null ? null : round(windowRate, 1),
     window_vs_steady: windowRate === null || steadyRate === 0 ? null : round(windowRate / steadyRate, 3),
+    stayed_longest_gap_ms: afterTimes.length < 2 ? null : round(longestGap(afterTimes), 1),
+    steady_longest_gap_ms: steadyTimes.length < 2 ? null : round(longestGap(steadyTimes), 1),
   }
+}
+
+/** The largest difference between neighbours of `times` once sorted (at least two). */
+function longestGap(times: number[]): number {
+  const sorted = [...times].sort((a, b) => a - b)
+  let gap = 0
+  for (let i = 1; i < sorted.length; i++) gap = Math.max(gap, sorted[i]! - sorted[i - 1]!)
+  return gap
 }
 
 function round(value: number, digits: number): number {

@@ -315,7 +315,7 @@ async function lagOf(brokers: string[], topic: string, groupId: string): Promise
 }
 
 function describeJoin(r: JoinResult): string {
-  return `${r.protocol}: stayed [${r.stayed_partitions.join(',')}] moved [${r.moved_partitions.join(',')}], window ${r.window_ms ?? '-'} ms, re-delivered ${r.redelivered_stayed} on stayed / ${r.redelivered_moved} on moved, ${r.window_records_per_s ?? '-'} records/s in the window vs ${r.steady_records_per_s} steady (${r.window_vs_steady ?? '-'}), ${r.produced} produced, ${r.unfinished} unfinished`
+  return `${r.protocol}: stayed [${r.stayed_partitions.join(',')}] moved [${r.moved_partitions.join(',')}], window ${r.window_ms ?? '-'} ms, re-delivered ${r.redelivered_stayed} on stayed / ${r.redelivered_moved} on moved, ${r.window_records_per_s ?? '-'} records/s in the window vs ${r.steady_records_per_s} steady (${r.window_vs_steady ?? '-'}), longest stop of the stayed ${r.stayed_longest_gap_ms ?? '-'} ms after the join vs ${r.steady_longest_gap_ms ?? '-'} ms steady, ${r.produced} produced, ${r.unfinished} unfinished`
 }
 
 function describe(r: CaseResult): string {
