@@ -7,6 +7,7 @@ import { execFile } from 'node:child_process'
 import * as path from 'node:path'
 import { median, roundTo } from '../shared/measure'
 import type { JoinResult, JoinSpec } from './join-case'
+import { clientSkipReason, type BenchClient } from './runtime'
 
 /** The goal of issue 19 on the partitions that stayed with the first member. */
 export const JOIN_TARGETS = { redelivered_stayed: 0, window_vs_steady: 0.8 } as const
@@ -59,4 +60,44 @@ export function runJoinChild(spec: JoinSpec, cpuProf: boolean): Promise<JoinResu
       }
     })
   })
+}
+
+/** What the suite passes on to the join runs: a JoinSpec without the client, how many runs, --cpu-prof. */
+export interface JoinOptions extends Omit<JoinSpec, 'client' | 'timeoutMs'> {
+  reps: number
+  cpuProf: boolean
+}
+
+/**
+ * Runs `o.reps` joins per client in turn, kafkajs then platformatic, each on a topic of its own
+ * (`<topic>-join-<client>-<rep>`), and summarises each client's runs. A client this Node cannot run is
+ * left out, with its reason in `skipped` (as `join_<client>`).
+ *
+ * @example
+ * const joins = await runJoins({ brokers, topic, partitions: 6, ratePerS: 600, workMs: 2, steadyMs: 5_000, afterMs: 5_000, reps: 3, cpuProf: false }, skipped, log)
+ */
+export async function runJoins(o: JoinOptions, skipped: Record<string, string>, log: (line: string) => void): Promise<Partial<Record<BenchClient, JoinSummary>>> {
+  const joins: Partial<Record<BenchClient, JoinSummary>> = {}
+  const { reps, cpuProf, ...spec } = o
+  for (const client of ['kafkajs', 'platformatic'] as const) {
+    const reason = clientSkipReason(client)
+    if (reason !== undefined) {
+      skipped[`join_${client}`] = reason
+      log(`  skipped join ${client}: ${reason}`)
+      continue
+    }
+    const results: JoinResult[] = []
+    for (let rep = 1; rep <= reps; rep++) {
+      const timeoutMs = 120_000 + o.steadyMs + o.afterMs
+      const result = await runJoinChild({ ...spec, client, topic: `${o.topic}-join-${client}-${rep}`, timeoutMs }, cpuProf)
+      log(`  join ${rep} ${client.padEnd(12)} ${describeJoin(result)}`)
+      results.push(result)
+    }
+    joins[client] = summariseJoins(results)
+  }
+  return joins
+}
+
+function describeJoin(r: JoinResult): string {
+  return `${r.protocol}: stayed [${r.stayed_partitions.join(',')}] moved [${r.moved_partitions.join(',')}], window ${r.window_ms ?? '-'} ms, re-delivered ${r.redelivered_stayed} on stayed / ${r.redelivered_moved} on moved, ${r.window_records_per_s ?? '-'} records/s in the window vs ${r.steady_records_per_s} steady (${r.window_vs_steady ?? '-'}), longest stop of the stayed ${r.stayed_longest_gap_ms ?? '-'} ms after the join vs ${r.steady_longest_gap_ms ?? '-'} ms steady, ${r.produced} produced, ${r.unfinished} unfinished`
 }

@@ -57,8 +57,7 @@ import { createOutputTopic } from './ctp'
 import { buildParallelConsumer, runParallelConsumer } from './jvm'
 import { CLIENT_CASES, pairedCaseNames, roundOrder, roundRatios, type Round } from './paired-cases'
 import { clientSkipReason, type BenchClient } from './runtime'
-import type { JoinResult } from './join-case'
-import { JOIN_TARGETS, runJoinChild, summariseJoins, type JoinSummary } from './join-runs'
+import { JOIN_TARGETS, runJoins, type JoinSummary } from './join-runs'
 import { median, roundTo } from '../shared/measure'
 
 export interface Options {
@@ -205,29 +204,12 @@ export async function run(args: string[]): Promise<void> {
       }
       rounds.push(round)
     }
-    // The join case (issue 19), each client in turn on a fresh topic and group of its own per run.
-    const joins: Partial<Record<BenchClient, JoinSummary>> = {}
-    if (options.join) {
-      for (const client of ['kafkajs', 'platformatic'] as const) {
-        const reason = clientSkipReason(client)
-        if (reason !== undefined) {
-          skipped[`join_${client}`] = reason
-          log(`  skipped join ${client}: ${reason}`)
-          continue
-        }
-        const results: JoinResult[] = []
-        for (let rep = 1; rep <= options.joinReps; rep++) {
-          const result = await runJoinChild({
-            client, brokers: broker.brokers, topic: `${topic}-join-${client}-${rep}`, partitions: options.joinPartitions, ratePerS: options.joinRate,
-            workMs: options.joinWorkMs, steadyMs: options.joinSteadyMs, afterMs: options.joinAfterMs, timeoutMs: 120_000 + options.joinSteadyMs + options.joinAfterMs,
-          }, options.cpuProf)
-          log(`  join ${rep} ${client.padEnd(12)} ${describeJoin(result)}`)
-          results.push(result)
-        }
-        joins[client] = summariseJoins(results)
-      }
-    }
-    const report = makeReport(runs, rounds, eosPairs, skipped, options, broker.version, options.join ? joins : null)
+    // The join case (issue 19), after the rounds: each client in turn, on a fresh topic and group per run.
+    const joins = !options.join ? null : await runJoins({
+      brokers: broker.brokers, topic, partitions: options.joinPartitions, ratePerS: options.joinRate, workMs: options.joinWorkMs,
+      steadyMs: options.joinSteadyMs, afterMs: options.joinAfterMs, reps: options.joinReps, cpuProf: options.cpuProf,
+    }, skipped, log)
+    const report = makeReport(runs, rounds, eosPairs, skipped, options, broker.version, joins)
     if (options.json) process.stdout.write(`${JSON.stringify(report)}\n`)
     else printTable(report)
   } finally {
@@ -312,10 +294,6 @@ async function lagOf(brokers: string[], topic: string, groupId: string): Promise
   } finally {
     await admin.disconnect()
   }
-}
-
-function describeJoin(r: JoinResult): string {
-  return `${r.protocol}: stayed [${r.stayed_partitions.join(',')}] moved [${r.moved_partitions.join(',')}], window ${r.window_ms ?? '-'} ms, re-delivered ${r.redelivered_stayed} on stayed / ${r.redelivered_moved} on moved, ${r.window_records_per_s ?? '-'} records/s in the window vs ${r.steady_records_per_s} steady (${r.window_vs_steady ?? '-'}), longest stop of the stayed ${r.stayed_longest_gap_ms ?? '-'} ms after the join vs ${r.steady_longest_gap_ms ?? '-'} ms steady, ${r.produced} produced, ${r.unfinished} unfinished`
 }
 
 function describe(r: CaseResult): string {
