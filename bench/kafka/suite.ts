@@ -301,7 +301,8 @@ function describe(r: CaseResult): string {
   const cpu = r.cpu_us_per_record === null ? '' : `, ${r.cpu_us_per_record} CPU µs/record${inBatch}`
   const bytes = r.bytes_per_record === null || r.bytes_per_record === undefined ? '' : `, ${r.bytes_per_record} heap bytes/record`
   const txs = r.transactions_per_s === null || r.transactions_per_s === undefined ? '' : `, ${r.transactions_per_s} transactions/s`
-  return `${fmt(r.records_per_s).padStart(9)} records/s  (${r.records} records in ${(r.ms / 1000).toFixed(1)} s${cpu}${bytes}${txs}, peak RSS ${r.peak_rss_mib} MiB)`
+  const first = r.first_finish_ms === undefined ? '' : `, first finish ${r.first_finish_ms} ms after the join`
+  return `${fmt(r.records_per_s).padStart(9)} records/s  (${r.records} records in ${(r.ms / 1000).toFixed(1)} s${cpu}${bytes}${txs}${first}, peak RSS ${r.peak_rss_mib} MiB)`
 }
 
 /** One case over its reps: median records/s, highest peak RSS. */
