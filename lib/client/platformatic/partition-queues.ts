@@ -121,10 +121,9 @@ export class PartitionQueues {
   /** kafka-rx resolved up to `offset` (included): those messages leave the queue. */
   resolve(queue: PartitionQueue, offset: string): void {
     if (queue.revoked) return
-    const upTo = BigInt(offset)
     const { messages } = queue
     let head = queue.head
-    while (head < messages.length && BigInt(messages[head]!.offset) <= upTo) head++
+    while (head < messages.length && atOrBelow(messages[head]!.offset, offset)) head++
     this.#size -= head - queue.head
     queue.head = head
     // Compacted now and then, not at every resolve: a long queue is resolved a batch at a time.
@@ -135,6 +134,14 @@ export class PartitionQueues {
   }
 }
 
+/**
+ * `a <= b` for offsets in decimal without leading zeros (as toKafkaMessage writes them): the shorter is the
+ * smaller, and of equal lengths the text order is the numeric one. No BigInt parsed per resolved message.
+ */
+function atOrBelow(a: string, b: string): boolean {
+  return a.length < b.length || (a.length === b.length && a <= b)
+}
+
 /** A platformatic message as kafkajs hands one over: offsets and timestamps in decimal strings, null for none. */
 export function toKafkaMessage(message: PlatformaticMessage): KafkaMessageLike {
   let headers: Record<string, Buffer | string | undefined> | undefined
@@ -142,11 +149,13 @@ export function toKafkaMessage(message: PlatformaticMessage): KafkaMessageLike {
     headers = {}
     for (const [k, v] of message.headers) headers[typeof k === 'string' ? k : k.toString()] = v
   }
+  // One literal with every field, headers too (undefined when none): each message gets the same hidden
+  // class, where a conditional spread built two objects per message and two shapes.
   return {
     offset: message.offset.toString(),
     key: message.key ?? null,
     value: message.value ?? null,
     timestamp: message.timestamp.toString(),
-    ...(headers === undefined ? {} : { headers }),
+    headers,
   }
 }

@@ -9,6 +9,7 @@ import type {
 import { diffAssignments, watchAssignments } from './assignment-watch'
 import { ownershipLostType, PlatformaticOwnershipLostError } from './ownership-error'
 import { PartitionQueues, type PartitionQueue } from './partition-queues'
+import { StampRuns } from './stamp-runs'
 import type { PlatformaticAssignment, PlatformaticConsumer, PlatformaticMessage, PlatformaticMessagesStream } from './platformatic-types'
 
 /** Options of {@link platformaticConsumer}. */
@@ -80,8 +81,8 @@ class PlatformaticConsumerAdapter implements KafkaConsumerLike {
   readonly #maxQueued: number
   readonly #emitter = new EventEmitter()
   readonly #queues = new PartitionQueues()
-  // The ownership each message was pushed in (see PartitionQueues.stamp).
-  readonly #stamps = new WeakMap<object, number>()
+  // The ownership each message in the stream was pushed in, in push order (see PartitionQueues.stamp).
+  readonly #stamps = new StampRuns()
   readonly #batches = new Set<Promise<void>>()
   #topics: string[] | undefined
   #fromBeginning = false
@@ -129,9 +130,13 @@ class PlatformaticConsumerAdapter implements KafkaConsumerLike {
     // Nothing was fetched yet (the stream fetches once read): what it pushes from now on is the current
     // ownerships' own.
     this.#queues.refreshed()
+    // Anything the stream holds already was pushed before this: it belongs to no ownership.
+    this.#stamps.pushMany(-1, stream.readableLength)
     const push = stream.push
+    const stamps = this.#stamps
+    const queues = this.#queues
     stream.push = (chunk: unknown): boolean => {
-      if (chunk !== null && typeof chunk === 'object') this.#stamps.set(chunk, this.#queues.stamp(chunk as PlatformaticMessage))
+      if (chunk !== null && typeof chunk === 'object') stamps.push(queues.stamp(chunk as PlatformaticMessage))
       return push.call(stream, chunk)
     }
     stream.on('offsets', () => this.#queues.refreshed())
@@ -214,7 +219,7 @@ class PlatformaticConsumerAdapter implements KafkaConsumerLike {
     while (this.#running && this.#queues.size < this.#maxQueued) {
       const message = stream.read() as PlatformaticMessage | null
       if (message === null) break
-      if (this.#queues.accept(message, this.#stamps.get(message) ?? -1)) touched.add(this.#queues.get(message.topic, message.partition)!)
+      if (this.#queues.accept(message, this.#stamps.shift())) touched.add(this.#queues.get(message.topic, message.partition)!)
     }
     for (const queue of touched) this.#schedule(queue)
   }
