@@ -13,8 +13,9 @@ const fetches = fc.array(fc.record({ back: fc.integer({ min: 0, max: 5 }), lengt
 
 describe('PartitionQueues (the platformatic adapter)', () => {
   // Invariant: a partition's queue holds each offset once, in increasing order, and never a message stamped
-  // before its ownership's refresh. Caught mutation (tried): dropping the `offset < position` check in
-  // accept() queues the re-fetched duplicates, and this fails.
+  // before its ownership's refresh. Caught mutation (tried): dropping the `offset <= last` check in
+  // accept() queues the re-fetched duplicates, and this fails; so do, in resolve()'s decimal compare
+  // (atOrBelow), dropping the length test or making `<=` a `<` (the resolve of the last offset stops short).
   it('queues every offset once, in order, across re-fetches (500 runs)', () => {
     fc.assert(
       fc.property(fetches, (runs) => {

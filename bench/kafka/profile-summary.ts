@@ -1,5 +1,5 @@
 /**
- * `node dist/bench/kafka/profile-summary.js <file.cpuprofile> [...]`: where a bench case's process spent its
+ * `node dist/bench/kafka/profile-summary.js [--functions] <file.cpuprofile> [...]`: where a bench case's process spent its
  * time, from the `.cpuprofile` that `npm run bench -- kafka -- --cpu-prof` writes per Node case. Self time
  * is summed by where the code lives (idle, GC, kafkajs by folder, kafka-rx, rxjs, Node's own), over the
  * whole process (start-up included, about 0.3 s), and printed in ms and as a share, one column per file.
@@ -15,7 +15,7 @@ import { basename } from 'node:path'
 
 interface ProfileNode {
   id: number
-  callFrame: { functionName: string; url: string }
+  callFrame: { functionName: string; url: string; lineNumber?: number }
 }
 
 interface CpuProfile {
@@ -54,22 +54,42 @@ export function selfTimeByPlace(profile: CpuProfile): Map<string, number> {
   return byPlace
 }
 
-function main(files: string[]): void {
+/** Self time in ms per function (its place, name, file and line), over the whole profile. */
+export function selfTimeByFunction(profile: CpuProfile): Map<string, number> {
+  const microsById = new Map<number, number>()
+  profile.samples.forEach((id, i) => microsById.set(id, (microsById.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)))
+  const byFunction = new Map<string, number>()
+  for (const node of profile.nodes) {
+    const micros = microsById.get(node.id) ?? 0
+    if (micros === 0) continue
+    const { functionName, url, lineNumber } = node.callFrame
+    const key = `${placeOf(node.callFrame)}: ${functionName || '(anonymous)'} ${basename(url)}:${(lineNumber ?? -1) + 1}`
+    byFunction.set(key, (byFunction.get(key) ?? 0) + micros / 1000)
+  }
+  return byFunction
+}
+
+function main(args: string[]): void {
+  // --functions: one row per function (the top 40) in place of one per place.
+  const byFunction = args.includes('--functions')
+  const files = args.filter((a) => a !== '--functions')
   if (files.length === 0) {
-    process.stderr.write('usage: node dist/bench/kafka/profile-summary.js <file.cpuprofile> [...]\n')
+    process.stderr.write('usage: node dist/bench/kafka/profile-summary.js [--functions] <file.cpuprofile> [...]\n')
     process.exitCode = 2
     return
   }
-  const columns = files.map((file) => selfTimeByPlace(JSON.parse(readFileSync(file, 'utf8')) as CpuProfile))
+  const summarise = byFunction ? selfTimeByFunction : selfTimeByPlace
+  const columns = files.map((file) => summarise(JSON.parse(readFileSync(file, 'utf8')) as CpuProfile))
   const totals = columns.map((c) => [...c.values()].reduce((a, b) => a + b, 0))
   const places = [...new Set(columns.flatMap((c) => [...c.keys()]))]
     .sort((a, b) => columns.reduce((s, c) => s + (c.get(b) ?? 0), 0) - columns.reduce((s, c) => s + (c.get(a) ?? 0), 0))
   const cell = (ms: number, total: number): string => `${ms.toFixed(0).padStart(7)} ms ${((100 * ms) / total).toFixed(1).padStart(5)}%`
-  process.stdout.write(`${'where'.padEnd(44)} ${files.map((f) => basename(f).slice(0, 40).padStart(40)).join(' ')}\n`)
-  for (const place of places.slice(0, 30)) {
-    process.stdout.write(`${place.padEnd(44)} ${columns.map((c, i) => cell(c.get(place) ?? 0, totals[i]!).padStart(40)).join(' ')}\n`)
+  const width = byFunction ? 90 : 44
+  process.stdout.write(`${'where'.padEnd(width)} ${files.map((f) => basename(f).slice(0, 40).padStart(40)).join(' ')}\n`)
+  for (const place of places.slice(0, byFunction ? 40 : 30)) {
+    process.stdout.write(`${place.slice(0, width).padEnd(width)} ${columns.map((c, i) => cell(c.get(place) ?? 0, totals[i]!).padStart(40)).join(' ')}\n`)
   }
-  process.stdout.write(`${'total'.padEnd(44)} ${totals.map((t) => `${t.toFixed(0)} ms`.padStart(40)).join(' ')}\n`)
+  process.stdout.write(`${'total'.padEnd(width)} ${totals.map((t) => `${t.toFixed(0)} ms`.padStart(40)).join(' ')}\n`)
 }
 
 if (require.main === module) main(process.argv.slice(2))

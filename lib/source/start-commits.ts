@@ -32,6 +32,8 @@ export class StartCommits {
   readonly #delegate: DelegatedCommits | undefined
   // Lanes (one per partition and epoch) whose start is durable: a WeakSet so a revoked lane needs no cleanup.
   readonly #durable = new WeakSet<OwnedPartition>()
+  // Starts asked for before the first of them is sent (a microtask later), sent as one commit (see #sendTogether).
+  readonly #pending: { start: TrackedCommitOffset; settle: (sent: boolean) => void; fail: (error: unknown) => void }[] = []
 
   constructor(sink: KafkaCommitSink, delegate?: DelegatedCommits) {
     this.#sink = sink
@@ -57,10 +59,33 @@ export class StartCommits {
       const durable = await this.#delegate.commit([start])
       if (durable.length === 0) return undefined
     } else if (this.#sink.lastSent(topic, partition) !== Number(offset)) {
-      const sent = await this.#sink.commit([start])
-      if (sent.length === 0) return undefined
+      if (!(await this.#sendTogether(start))) return undefined
     }
     this.#durable.add(lane)
     return start
+  }
+
+  /**
+   * Sends `start` in one commit with every start asked for before it goes out (a microtask later), and resolves with whether it
+   * was sent. A client that runs the partitions' first batches at once (the platformatic adapter) asks for
+   * all of them together: one request in place of one per partition, each queued behind the previous one in
+   * the sink (12 partitions: the last one's first record waited for 12 round trips). kafkajs, one batch at
+   * a time by default, asks for one per turn, as before.
+   */
+  #sendTogether(start: TrackedCommitOffset): Promise<boolean> {
+    return new Promise<boolean>((settle, fail) => {
+      if (this.#pending.push({ start, settle, fail }) > 1) return
+      queueMicrotask(() => {
+        const together = this.#pending.splice(0)
+        this.#sink.commit(together.map((p) => p.start)).then(
+          (sent) => {
+            for (const { start: s, settle: done } of together) done(sent.some((o) => o.topic === s.topic && o.partition === s.partition && o.epoch === s.epoch))
+          },
+          (error: unknown) => {
+            for (const { fail: failed } of together) failed(error)
+          },
+        )
+      })
+    })
   }
 }

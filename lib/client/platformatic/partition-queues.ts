@@ -9,8 +9,11 @@ export interface PartitionQueue {
   readonly epoch: number
   /** The stream re-read its fetch positions since this ownership began: messages pushed from now on are its own. */
   ready: boolean
-  /** The offset after the last message queued in this ownership; undefined before the first one. */
-  position: bigint | undefined
+  /**
+   * The offset of the last message queued in this ownership; undefined before the first one. (The last, not
+   * the next: `offset + 1n` would allocate a BigInt per message.)
+   */
+  last: bigint | undefined
   /** Queued messages; those before `head` are resolved. */
   readonly messages: KafkaMessageLike[]
   head: number
@@ -31,13 +34,13 @@ export interface PartitionQueue {
  * - a message is queued only for the ownership it was fetched in: the stream stamps it when it pushes it
  *   (`stamp`), and a stamp taken before the stream re-read its positions for a new ownership (`refreshed`),
  *   or in an older one, is stale (the partition's previous ownership left messages in the stream's buffer);
- * - a message below `position` is a duplicate: on every assignment change the stream re-reads the committed
- *   offsets of every partition, also of those it kept, and fetches them again from there;
+ * - a message at or below `last` (the last offset queued) is a duplicate: on every assignment change the
+ *   stream re-reads the committed offsets of every partition, also of those it kept, and fetches again;
  * - a revoked partition's queue is dropped at once.
  *
  * ```text
  * assign t[0]; stream pushes t[0]@5 (stamp -1, before refresh)   dropped
- * refreshed(); pushes 3 4 5                                       queued 3 4 5, position 6
+ * refreshed(); pushes 3 4 5                                       queued 3 4 5, last 5
  * assign t[1] (t[0] kept); refreshed(); pushes t[0]@3 4 5 6       3 4 5 dropped (duplicates), 6 queued
  * ```
  *
@@ -63,7 +66,7 @@ export class PartitionQueues {
     if (queues === undefined) this.#owned.set(topic, (queues = []))
     const owned = queues[partition]
     if (owned !== undefined) return owned
-    const queue: PartitionQueue = { topic, partition, epoch: ++this.#epochs, ready: false, position: undefined, messages: [], head: 0, leaderEpoch: -1, running: false, revoked: false }
+    const queue: PartitionQueue = { topic, partition, epoch: ++this.#epochs, ready: false, last: undefined, messages: [], head: 0, leaderEpoch: -1, running: false, revoked: false }
     queues[partition] = queue
     return queue
   }
@@ -105,9 +108,9 @@ export class PartitionQueues {
   accept(message: PlatformaticMessage, stamp: number): boolean {
     const queue = this.get(message.topic, message.partition)
     if (queue === undefined || queue.epoch !== stamp) return false
-    if (queue.position !== undefined && message.offset < queue.position) return false
+    if (queue.last !== undefined && message.offset <= queue.last) return false
     queue.messages.push(toKafkaMessage(message))
-    queue.position = message.offset + 1n
+    queue.last = message.offset
     queue.leaderEpoch = message.leaderEpoch
     this.#size++
     return true
@@ -121,10 +124,9 @@ export class PartitionQueues {
   /** kafka-rx resolved up to `offset` (included): those messages leave the queue. */
   resolve(queue: PartitionQueue, offset: string): void {
     if (queue.revoked) return
-    const upTo = BigInt(offset)
     const { messages } = queue
     let head = queue.head
-    while (head < messages.length && BigInt(messages[head]!.offset) <= upTo) head++
+    while (head < messages.length && atOrBelow(messages[head]!.offset, offset)) head++
     this.#size -= head - queue.head
     queue.head = head
     // Compacted now and then, not at every resolve: a long queue is resolved a batch at a time.
@@ -135,6 +137,14 @@ export class PartitionQueues {
   }
 }
 
+/**
+ * `a <= b` for offsets in decimal without leading zeros (as toKafkaMessage writes them): the shorter is the
+ * smaller, and of equal lengths the text order is the numeric one. No BigInt parsed per resolved message.
+ */
+function atOrBelow(a: string, b: string): boolean {
+  return a.length < b.length || (a.length === b.length && a <= b)
+}
+
 /** A platformatic message as kafkajs hands one over: offsets and timestamps in decimal strings, null for none. */
 export function toKafkaMessage(message: PlatformaticMessage): KafkaMessageLike {
   let headers: Record<string, Buffer | string | undefined> | undefined
@@ -142,11 +152,13 @@ export function toKafkaMessage(message: PlatformaticMessage): KafkaMessageLike {
     headers = {}
     for (const [k, v] of message.headers) headers[typeof k === 'string' ? k : k.toString()] = v
   }
+  // One literal with every field, headers too (undefined when none): each message gets the same hidden
+  // class, where a conditional spread built two objects per message and two shapes.
   return {
     offset: message.offset.toString(),
     key: message.key ?? null,
     value: message.value ?? null,
     timestamp: message.timestamp.toString(),
-    ...(headers === undefined ? {} : { headers }),
+    headers,
   }
 }

@@ -9,13 +9,15 @@ import type {
 import { diffAssignments, watchAssignments } from './assignment-watch'
 import { ownershipLostType, PlatformaticOwnershipLostError } from './ownership-error'
 import { PartitionQueues, type PartitionQueue } from './partition-queues'
+import { StampRuns } from './stamp-runs'
 import type { PlatformaticAssignment, PlatformaticConsumer, PlatformaticMessage, PlatformaticMessagesStream } from './platformatic-types'
 
 /** Options of {@link platformaticConsumer}. */
 export interface PlatformaticConsumerOptions {
   /**
    * Most messages read from the client's stream and not yet resolved by kafka-rx, every partition (default
-   * 20,000). Beyond it the adapter stops reading, the stream's buffer fills and it stops fetching. Keep it
+   * 20,000). Beyond it the adapter pauses the stream, which stops fetching (what a fetch in flight brings
+   * waits in the stream's buffer) until kafka-rx resolves messages below it again. Keep it
    * at or above `fromKafka`'s `maxInFlight`, so that the in-flight budget, not this, is what limits.
    */
   readonly maxQueued?: number
@@ -80,8 +82,8 @@ class PlatformaticConsumerAdapter implements KafkaConsumerLike {
   readonly #maxQueued: number
   readonly #emitter = new EventEmitter()
   readonly #queues = new PartitionQueues()
-  // The ownership each message was pushed in (see PartitionQueues.stamp).
-  readonly #stamps = new WeakMap<object, number>()
+  // The ownership each message in the stream was pushed in, in push order (see PartitionQueues.stamp).
+  readonly #stamps = new StampRuns()
   readonly #batches = new Set<Promise<void>>()
   #topics: string[] | undefined
   #fromBeginning = false
@@ -90,6 +92,11 @@ class PlatformaticConsumerAdapter implements KafkaConsumerLike {
   #running = false
   #stopped: Promise<void> | undefined
   #unwatch: (() => void) | undefined
+  // Partitions that got messages since the last #flush, which is queued (#flushing) while there are any.
+  readonly #touched = new Set<PartitionQueue>()
+  #flushing = false
+  // The stream is paused because maxQueued messages wait.
+  #full = false
 
   constructor(consumer: PlatformaticConsumer, options: PlatformaticConsumerOptions) {
     const maxQueued = options.maxQueued ?? 20_000
@@ -129,14 +136,20 @@ class PlatformaticConsumerAdapter implements KafkaConsumerLike {
     // Nothing was fetched yet (the stream fetches once read): what it pushes from now on is the current
     // ownerships' own.
     this.#queues.refreshed()
+    // Anything the stream holds already was pushed before this: it belongs to no ownership.
+    this.#stamps.pushMany(-1, stream.readableLength)
     const push = stream.push
+    const stamps = this.#stamps
+    const queues = this.#queues
     stream.push = (chunk: unknown): boolean => {
-      if (chunk !== null && typeof chunk === 'object') this.#stamps.set(chunk, this.#queues.stamp(chunk as PlatformaticMessage))
+      if (chunk !== null && typeof chunk === 'object') stamps.push(queues.stamp(chunk as PlatformaticMessage))
       return push.call(stream, chunk)
     }
     stream.on('offsets', () => this.#queues.refreshed())
     stream.on('error', (error: Error) => this.#crash(error))
-    stream.on('readable', () => this.#pull())
+    // Flowing, as a plain reader of the stream is: each message comes as the stream pushes it, with none of
+    // read()'s per-call work; the adapter pauses the stream itself once maxQueued messages wait (see #received).
+    stream.on('data', (message: PlatformaticMessage) => this.#received(message))
   }
 
   async commitOffsets(offsets: TopicPartitionOffsetLike[]): Promise<void> {
@@ -202,21 +215,42 @@ class PlatformaticConsumerAdapter implements KafkaConsumerLike {
     if (revoked.length === 0 && assigned.length === 0) return
     for (const { topic, partitions } of revoked) for (const p of partitions) this.#queues.revoke(topic, p)
     for (const { topic, partitions } of assigned) for (const p of partitions) this.#queues.assign(topic, p)
+    this.#makeRoom() // the revoked partitions' queued messages were dropped
     const payload: PartitionsChangedPayloadLike = { revoked, assigned }
     this.#emit(EVENTS.PARTITIONS_CHANGED, payload)
   }
 
-  /** Reads what the stream has, up to `maxQueued`, and starts a batch for each partition that got messages. */
-  #pull(): void {
-    const stream = this.#stream
-    if (stream === undefined) return
-    const touched = new Set<PartitionQueue>()
-    while (this.#running && this.#queues.size < this.#maxQueued) {
-      const message = stream.read() as PlatformaticMessage | null
-      if (message === null) break
-      if (this.#queues.accept(message, this.#stamps.get(message) ?? -1)) touched.add(this.#queues.get(message.topic, message.partition)!)
+  /**
+   * Queues a message the stream emitted and, once per burst of them (a fetch response is pushed in one go),
+   * starts a batch for each partition that got some. At `maxQueued` messages waiting the stream is paused:
+   * it stops fetching, and what it still pushes waits in its buffer until #makeRoom resumes it.
+   */
+  #received(message: PlatformaticMessage): void {
+    // Shifted for every message, kept or not, so that the stamps stay in step with the stream.
+    const stamp = this.#stamps.shift()
+    if (!this.#running || !this.#queues.accept(message, stamp)) return
+    this.#touched.add(this.#queues.get(message.topic, message.partition)!)
+    if (!this.#flushing) {
+      this.#flushing = true
+      queueMicrotask(() => this.#flush())
     }
-    for (const queue of touched) this.#schedule(queue)
+    if (this.#queues.size >= this.#maxQueued && !this.#full) {
+      this.#full = true
+      this.#stream!.pause()
+    }
+  }
+
+  #flush(): void {
+    this.#flushing = false
+    for (const queue of this.#touched) this.#schedule(queue)
+    this.#touched.clear()
+  }
+
+  /** Resolved messages made room: a stream paused at `maxQueued` flows again. */
+  #makeRoom(): void {
+    if (!this.#full || this.#queues.size >= this.#maxQueued || !this.#running) return
+    this.#full = false
+    this.#stream?.resume()
   }
 
   #schedule(queue: PartitionQueue): void {
@@ -245,7 +279,7 @@ class PlatformaticConsumerAdapter implements KafkaConsumerLike {
           isRunning: () => this.#running,
           isStale: () => queue.revoked,
         })
-        this.#pull() // resolved messages made room
+        this.#makeRoom()
         if (queue.head === before) await new Promise((resolve) => setTimeout(resolve, RETRY_MS))
       }
     } catch (error) {

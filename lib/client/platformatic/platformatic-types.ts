@@ -27,7 +27,10 @@ export interface PlatformaticMessage {
 export interface PlatformaticMessagesStream {
   read(): unknown
   push(chunk: unknown): boolean
+  pause(): unknown
+  resume(): unknown
   on(event: 'readable' | 'offsets' | 'close', listener: () => void): unknown
+  on(event: 'data', listener: (message: PlatformaticMessage) => void): unknown
   on(event: 'error', listener: (error: Error) => void): unknown
   removeListener(event: string, listener: (...args: any[]) => void): unknown
   close(): Promise<void>
