@@ -1,16 +1,19 @@
 // Integration test 4: one consumer group whose membership changes while records flow, on a real broker.
 //
 // Two members, then a random run of joins and leaves that keeps two or three; a producer writes keyed
-// records in the background all along. The members run in this process (fixtures/group-members.ts), each on
-// its own kafkajs consumer: what is under test is how each member's pipeline behaves against its own view of
-// the group (its GROUP_JOIN assignments, REBALANCING, the commits it sends), and one event loop gives a
+// records in the background all along; once per client (eachClient: kafkajs, platformatic with KIP-848 and
+// with the classic protocol). The members run in this process (fixtures/group-members.ts), each on its own
+// consumer: what is under test is how each member's pipeline behaves against its own view of the group (its
+// assignments: GROUP_JOIN and REBALANCING, or PARTITIONS_CHANGED; the commits it sends), and one event loop gives a
 // single, exact order of all members' events, with no IPC in between to blur which commit went out under
 // which assignment. (Crashes, which need separate processes, are crash.spec.ts's subject.)
 //
 // Recorded per member: every commit commitOffsets asked the source for (by wrapping source.commit: offsets
 // with their epochs) and every commit that reached the kafkajs consumer (by wrapping its commitOffsets,
-// whichever path sent it: interval, REBALANCING, shutdown) with the member's generation (GROUP_JOINs seen)
+// whichever path sent it: interval, REBALANCING or a revoke, shutdown) with the member's generation (assignments seen)
 // and assignment at that moment.
+//
+// The producer and the admin are kafkajs ones on every client: the consumer is what is under test.
 import { expect } from 'chai'
 import type { Producer } from 'kafkajs'
 import { createTopic, testKafka, uniqueName } from './broker-hooks'
@@ -21,6 +24,7 @@ import {
   waitFor, type Random,
 } from './fixtures/group-harness'
 import { announcedSeed, cleanupAfterEach } from './fixtures/cleanup'
+import { eachClient } from './fixtures/each-client'
 import { GroupMember, mergedEvents, settled, type MemberSettings } from './fixtures/group-members'
 
 const PARTITIONS = 6
@@ -30,7 +34,7 @@ const PROGRESS = 150
 /** Membership changes after the first two members joined. */
 const CHANGES = 9
 
-describe('integration: a consumer group whose members join and leave while records flow', function () {
+eachClient('integration: a consumer group whose members join and leave while records flow', (client) => {
   const cleanup = cleanupAfterEach()
 
   it('loses nothing, commits only owned partitions, keeps key order per member, ends at the end offsets', async function () {
@@ -67,7 +71,7 @@ describe('integration: a consumer group whose members join and leave while recor
       const member = new GroupMember(name, clock)
       members.push(member)
       cleanup.push(() => member.stop())
-      member.start(kafka, settings, seededRandom(seed + members.length * 7919))
+      member.start(client, settings, seededRandom(seed + members.length * 7919))
       return member
     }
     const steps: string[] = []
@@ -158,7 +162,7 @@ describe('integration: a consumer group whose members join and leave while recor
     expect(missingOffsets(ends, members.map((m) => m.events))).to.deep.equal([])
     expect(asSortedPairs(committed)).to.deep.equal(asSortedPairs(ends))
   })
-})
+}, { classic: true })
 
 async function produceInBackground(producer: Producer, topic: string, rnd: Random, state: { stop: boolean; sent: number }): Promise<void> {
   const counters = new Map<string, number>()
@@ -176,6 +180,7 @@ function foreignCommits(members: readonly GroupMember[]): string[] {
   const foreign: string[] = []
   for (const { member, at, event } of mergedEvents(members)) {
     if (event.t === 'j') for (const p of event.a) owner.set(p, member)
+    if (event.t === 'pc') for (const p of event.as) owner.set(p, member)
     if (event.t !== 'wa') continue
     for (const [p, o] of event.c) {
       if (owner.get(p) !== member) foreign.push(`#${at}: ${member} committed partition ${p} at ${o} while ${owner.get(p) ?? 'nobody'} was its last assignee`)
