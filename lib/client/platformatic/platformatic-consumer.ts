@@ -31,6 +31,12 @@ const EVENTS = {
   PARTITIONS_CHANGED: 'kafka-rx.platformatic.partitions-changed',
 } as const
 
+// What publishTransactional is told (TransactionsUnsupportedError) when given a source on this adapter.
+const NO_TRANSACTIONS =
+  'it is @platformatic/kafka through kafka-rx/platformatic, which adapts no transactions (publishTransactional ' +
+  'drives kafkajs transactional producers and their offset commits only); use kafkajs for exactly-once, or ' +
+  'publish (at-least-once) on @platformatic/kafka'
+
 // A batch kafka-rx handed back without resolving anything (it yielded to another partition) is offered again
 // after this long, not at once, so that a partition waiting for budget does not spin.
 const RETRY_MS = 10
@@ -64,6 +70,7 @@ export function platformaticConsumer(consumer: PlatformaticConsumer, options: Pl
   // (the class's #private fields would not be reachable through a Proxy's `this`).
   return {
     events: adapter.events,
+    transactionsUnsupported: NO_TRANSACTIONS,
     connect: () => adapter.connect(),
     subscribe: (subscription) => adapter.subscribe(subscription),
     run: (config) => adapter.run(config),
