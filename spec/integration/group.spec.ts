@@ -176,14 +176,23 @@ async function produceInBackground(producer: Producer, topic: string, rnd: Rando
 
 /** Acknowledged commits ('wa') of a partition by a member that was not the last one assigned it. */
 function foreignCommits(members: readonly GroupMember[]): string[] {
-  const owner = new Map<number, string>()
+  const owner = new Map<number, { member: string; at: number }>()
+  // Each member's last wire commit: commits go out one at a time, so an acknowledgement is of the last one.
+  const sent = new Map<string, { at: number; g: number; a: number[] }>()
   const foreign: string[] = []
   for (const { member, at, event } of mergedEvents(members)) {
-    if (event.t === 'j') for (const p of event.a) owner.set(p, member)
-    if (event.t === 'pc') for (const p of event.as) owner.set(p, member)
+    if (event.t === 'j') for (const p of event.a) owner.set(p, { member, at })
+    if (event.t === 'pc') for (const p of event.as) owner.set(p, { member, at })
+    if (event.t === 'w') sent.set(member, { at, g: event.g, a: event.a })
     if (event.t !== 'wa') continue
     for (const [p, o] of event.c) {
-      if (owner.get(p) !== member) foreign.push(`#${at}: ${member} committed partition ${p} at ${o} while ${owner.get(p) ?? 'nobody'} was its last assignee`)
+      const last = owner.get(p)
+      if (last?.member === member) continue
+      const w = sent.get(member)
+      foreign.push(
+        `#${at}: ${member} committed partition ${p} at ${o} while ${last?.member ?? 'nobody'} was its last assignee ` +
+          `(since #${last?.at ?? '?'}; the commit was sent at #${w?.at ?? '?'} in ${member}'s generation ${w?.g ?? '?'}, assigned [${w?.a.join(',') ?? ''}])`,
+      )
     }
   }
   return foreign

@@ -7,6 +7,7 @@ import type {
   TopicPartitionOffsetLike,
 } from '../consumer'
 import { diffAssignments, watchAssignments } from './assignment-watch'
+import { watchRejoins } from './rejoin-watch'
 import { ownershipLostType, PlatformaticOwnershipLostError } from './ownership-error'
 import { PartitionQueues, type PartitionQueue } from './partition-queues'
 import type { PlatformaticAssignment, PlatformaticConsumer, PlatformaticMessage, PlatformaticMessagesStream } from './platformatic-types'
@@ -97,6 +98,12 @@ class PlatformaticConsumerAdapter implements KafkaConsumerLike {
   #running = false
   #stopped: Promise<void> | undefined
   #unwatch: (() => void) | undefined
+  #unwatchRejoins: (() => void) | undefined
+  // The member sent a JoinGroup: it uses the classic protocol (see rejoin-watch.ts).
+  #classic = false
+  // A classic JoinGroup or SyncGroup is out: the client's generation may change under a commit, or has
+  // changed and the new assignment is not known yet.
+  #rejoining = false
 
   constructor(consumer: PlatformaticConsumer, options: PlatformaticConsumerOptions) {
     const maxQueued = options.maxQueued ?? 20_000
@@ -128,7 +135,14 @@ class PlatformaticConsumerAdapter implements KafkaConsumerLike {
     const topics = new Set(this.#topics)
     const consumer = this.#consumer
     // Watched before consume() joins the group, so that the first assignment is seen too.
-    this.#unwatch = watchAssignments(consumer, (before, after) => this.#assignmentChanged(before, after, topics))
+    this.#unwatch = watchAssignments(consumer, (before, after) => {
+      this.#rejoining = false
+      this.#assignmentChanged(before, after, topics)
+    })
+    this.#unwatchRejoins = watchRejoins(consumer, () => {
+      this.#classic = true
+      this.#rejoining = true
+    })
     this.#assignmentChanged(null, consumer.assignments, topics)
     const stream = await consumer.consume({ topics: this.#topics, autocommit: false, mode: 'committed', fallbackMode: this.#fromBeginning ? 'earliest' : 'latest' })
     this.#stream = stream
@@ -150,6 +164,19 @@ class PlatformaticConsumerAdapter implements KafkaConsumerLike {
     const withMetadata = offsets.find((o) => o.metadata !== undefined && o.metadata !== null && o.metadata !== '')
     if (withMetadata !== undefined) {
       throw new TypeError(`kafka-rx/platformatic: commitOffsets: @platformatic/kafka commits no metadata, received metadata for ${withMetadata.topic}[${withMetadata.partition}]`)
+    }
+    // Classic protocol: from the JoinGroup until the new assignment, and for a partition an assignment change
+    // revoked, the generation the client puts in the commit may be one in which another member owns the
+    // partition, so the broker would accept the commit on the new owner's partition (rewinding it, or passing
+    // its start). Refused as the group refuses a stale commit: the source drops it, the owner re-reads from
+    // the last commit (at least once), and a partition still owned is committed again with the next commit.
+    if (this.#rejoining) {
+      throw new PlatformaticOwnershipLostError('REBALANCE_IN_PROGRESS', new Error('kafka-rx/platformatic: commitOffsets: classic protocol: the member is rejoining the group'))
+    }
+    const given = this.#classic ? offsets.find((o) => this.#queues.get(o.topic, o.partition) === undefined) : undefined
+    if (given !== undefined) {
+      const why = new Error(`kafka-rx/platformatic: commitOffsets: classic protocol: ${given.topic}[${given.partition}] was revoked by a completed rebalance, another member owns it in this generation`)
+      throw new PlatformaticOwnershipLostError('ILLEGAL_GENERATION', why)
     }
     const request = offsets.map(({ topic, partition, offset }) => ({
       topic,
@@ -174,6 +201,7 @@ class PlatformaticConsumerAdapter implements KafkaConsumerLike {
   async #stop(): Promise<void> {
     this.#running = false
     this.#unwatch?.()
+    this.#unwatchRejoins?.()
     await Promise.allSettled([...this.#batches])
     try {
       await this.#stream?.close()
