@@ -38,6 +38,9 @@ const NO_TRANSACTIONS =
   'drives kafkajs transactional producers and their offset commits only); use kafkajs for exactly-once, or ' +
   'publish (at-least-once) on @platformatic/kafka'
 
+// Longest disconnect() waits for a classic join in flight before closing the client.
+const JOIN_WAIT_MS = 30_000
+
 // A batch kafka-rx handed back without resolving anything (it yielded to another partition) is offered again
 // after this long, not at once, so that a partition waiting for budget does not spin.
 const RETRY_MS = 10
@@ -104,6 +107,9 @@ class PlatformaticConsumerAdapter implements KafkaConsumerLike {
   // A classic JoinGroup or SyncGroup is out: the client's generation may change under a commit, or has
   // changed and the new assignment is not known yet.
   #rejoining = false
+  // Classic joins in flight (JoinGroup until its final callback), and who waits for them to end.
+  #joins = 0
+  #joinsEnded: (() => void)[] = []
 
   constructor(consumer: PlatformaticConsumer, options: PlatformaticConsumerOptions) {
     const maxQueued = options.maxQueued ?? 20_000
@@ -139,9 +145,16 @@ class PlatformaticConsumerAdapter implements KafkaConsumerLike {
       this.#rejoining = false
       this.#assignmentChanged(before, after, topics)
     })
-    this.#unwatchRejoins = watchRejoins(consumer, () => {
-      this.#classic = true
-      this.#rejoining = true
+    this.#unwatchRejoins = watchRejoins(consumer, {
+      starting: (request) => {
+        this.#classic = true
+        this.#rejoining = true
+        if (request === 'joinGroup') this.#joins++
+      },
+      joined: () => {
+        this.#joins = Math.max(0, this.#joins - 1)
+        if (this.#joins === 0) for (const resolve of this.#joinsEnded.splice(0)) resolve()
+      },
     })
     this.#assignmentChanged(null, consumer.assignments, topics)
     const stream = await consumer.consume({ topics: this.#topics, autocommit: false, mode: 'committed', fallbackMode: this.#fromBeginning ? 'earliest' : 'latest' })
@@ -201,7 +214,6 @@ class PlatformaticConsumerAdapter implements KafkaConsumerLike {
   async #stop(): Promise<void> {
     this.#running = false
     this.#unwatch?.()
-    this.#unwatchRejoins?.()
     await Promise.allSettled([...this.#batches])
     try {
       await this.#stream?.close()
@@ -214,6 +226,18 @@ class PlatformaticConsumerAdapter implements KafkaConsumerLike {
   /** Leaves the group and closes the client. */
   async disconnect(): Promise<void> {
     await this.stop()
+    // A classic join in flight ends first (see rejoin-watch.ts): closing under it can leave a retry timer
+    // that throws on the closed client. Bounded, so that a join that never answers cannot hold the close.
+    if (this.#joins > 0) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, JOIN_WAIT_MS)
+        this.#joinsEnded.push(() => {
+          clearTimeout(timer)
+          resolve()
+        })
+      })
+    }
+    this.#unwatchRejoins?.()
     await this.#consumer.close()
   }
 
