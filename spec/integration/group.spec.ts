@@ -14,6 +14,10 @@
 // and assignment at that moment.
 //
 // The producer and the admin are kafkajs ones on every client: the consumer is what is under test.
+//
+// Caught on platformatic (classic), each tried: without the adapter's refusal of a revoked partition's commit
+// after a rebalance, 23 commits landed on partitions another member owned (foreignCommits); with its refusal
+// of commits during the rejoin starting at the SyncGroup instead of the JoinGroup, 2 runs of 4 had 2 such.
 import { expect } from 'chai'
 import type { Producer } from 'kafkajs'
 import { createTopic, testKafka, uniqueName } from './broker-hooks'
