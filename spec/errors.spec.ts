@@ -17,6 +17,7 @@ const samples: Record<string, () => { error: Error; retriable: boolean }> = {
   ConsumerInUseError: () => ({ error: new api.ConsumerInUseError(), retriable: false }),
   CommitsDelegatedError: () => ({ error: new api.CommitsDelegatedError(), retriable: false }),
   OffsetMapTransactionalError: () => ({ error: new api.OffsetMapTransactionalError(), retriable: false }),
+  TransactionsUnsupportedError: () => ({ error: new api.TransactionsUnsupportedError('it is @platformatic/kafka through kafka-rx/platformatic'), retriable: false }),
   SeekRefusedError: () => ({ error: new api.SeekRefusedError({ topic: 'orders', partition: 3, offset: '5' }), retriable: false }),
   PublishSendError: () => ({ error: new api.PublishSendError(['out'], 3, new KafkaJSConnectionError('down')), retriable: true }),
   NoDeadLetterTopicError: () => ({ error: new api.NoDeadLetterTopicError(origin, new Error('poison')), retriable: false }),

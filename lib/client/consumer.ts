@@ -152,6 +152,12 @@ export interface KafkaConsumerLike {
   disconnect(): Promise<void>
   /** Moves the fetch position. `fromKafka` refuses it while subscribed (it drives the fetch position itself). */
   seek?(target: TopicPartitionOffsetLike): void
+  /**
+   * Optional: set by a client adapter that cannot serve `publishTransactional`, to a sentence naming the
+   * client and what it lacks; `publishTransactional` over such a source errors with a
+   * `TransactionsUnsupportedError` quoting it, before any record is read. A kafkajs consumer has none.
+   */
+  readonly transactionsUnsupported?: string
   /** Adds an instrumentation listener; returns its remover. */
   on(eventName: string, listener: (event: ConsumerEventLike<any>) => void): () => void
   readonly events: ConsumerEventNamesLike

@@ -16,6 +16,7 @@ import type { CommitTarget } from '../../operators/commit-offsets'
 import type { PartitionEvent } from '../../operators/interjections'
 import type { DelegatedCommits } from './delegated-commits'
 import { OffsetMapTransactionalError } from './offset-map-transactional-error'
+import { TransactionsUnsupportedError } from './transactions-unsupported-error'
 
 /** What the source emits: a decoded record, or one whose key or value failed to decode. */
 export type SourceRecord<K, V> = KafkaRecord<K, V> | DecodeFailure
@@ -129,6 +130,9 @@ export class KafkaSourceObservable<K, V> extends Observable<SourceRecord<K, V>> 
   delegateCommits(to: DelegatedCommits): () => void {
     // Under exactly-once nothing above the committed offset has its outputs committed: a map would skip them.
     if (this.#settings.offsetMap !== undefined) throw new OffsetMapTransactionalError()
+    // A consumer from a factory is checked when it is made (#open).
+    const refused = typeof this.#consumer === 'function' ? undefined : this.#consumer.transactionsUnsupported
+    if (refused !== undefined) throw new TransactionsUnsupportedError(refused)
     this.#delegate = to
     return () => {
       if (this.#delegate === to) this.#delegate = undefined
@@ -173,6 +177,10 @@ export class KafkaSourceObservable<K, V> extends Observable<SourceRecord<K, V>> 
       consumer = typeof this.#consumer === 'function' ? this.#consumer() : this.#consumer
     } catch (error) {
       subscriber.error(error)
+      return () => undefined
+    }
+    if (this.#delegate !== undefined && consumer.transactionsUnsupported !== undefined) {
+      subscriber.error(new TransactionsUnsupportedError(consumer.transactionsUnsupported))
       return () => undefined
     }
     const use = consumersInUse.get(consumer)

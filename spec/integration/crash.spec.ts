@@ -1,6 +1,8 @@
 // Integration test 3: a consumer running the full pipeline is SIGKILLed at random points and restarted, on a
-// real broker. The consumer is a child process (fixtures/crash-consumer.ts) that appends every pipeline
-// event to a file with synchronous writes, so the parent sees everything that happened before each kill.
+// real broker, once per client (eachClient: kafkajs, platformatic with KIP-848 and with the classic protocol).
+// The consumer is a child process (fixtures/crash-consumer.ts, on this process's node binary, told its
+// client on its command line) that appends every pipeline event to a file with synchronous writes, so the
+// parent sees everything that happened before each kill.
 //
 // The bound on re-processing, derived: after a kill, the next run starts from the group's committed offset
 // C (checked: its first delivered offset of each partition is C), and C is at least the last commit the
@@ -20,7 +22,7 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
-import type { Admin, ConsumerConfig, Kafka } from 'kafkajs'
+import type { Admin } from 'kafkajs'
 import { retry } from 'rxjs'
 import type { KafkaConsumerLike } from '../../lib/client/consumer'
 import { fromKafka, type SourceRecord } from '../../lib/source/from-kafka'
@@ -39,6 +41,7 @@ import {
   waitFor,
 } from './fixtures/group-harness'
 import { announcedSeed, cleanupAfterEach } from './fixtures/cleanup'
+import { eachClient, type TestConsumerOptions } from './fixtures/each-client'
 import type { PipelineEvent } from './fixtures/group-pipeline'
 
 const PARTITIONS = 4
@@ -59,11 +62,12 @@ interface Run {
   readonly killedAt: number | undefined
 }
 
-describe('integration: crash (SIGKILL) and restart', function () {
+eachClient('integration: crash (SIGKILL) and restart', (client) => {
   const cleanup = cleanupAfterEach()
 
   it('loses nothing, keeps key order, re-processes only what the kill left uncommitted, ends at the end offsets', async function () {
-    this.timeout(240_000)
+    // KIP-848: the broker keeps a killed member's partitions for its own session timeout (45 s), not ours.
+    this.timeout(240_000 + (client.brokerSessionTimeout ?? 0) * KILLS)
     const seed = announcedSeed('crash test seed')
     const rnd = seededRandom(seed)
 
@@ -86,7 +90,7 @@ describe('integration: crash (SIGKILL) and restart', function () {
         .join('\n')
     for (let id = 0; id <= KILLS; id++) {
       const logFile = path.join(dir, `run-${id}.jsonl`)
-      const config: CrashConsumerConfig = { topic, groupId, runId: id, logFile, seed, ...PIPELINE }
+      const config: CrashConsumerConfig = { topic, groupId, runId: id, client: client.name, logFile, seed, ...PIPELINE }
       const child = startConsumer(config)
       cleanup.push(async () => void child.process.kill('SIGKILL'))
       let killedAfter: number | undefined
@@ -182,25 +186,25 @@ describe('integration: crash (SIGKILL) and restart', function () {
   // The in-process restart: the pipeline fails (here, the work of one record throws) and retry() subscribes
   // to it again, so fromKafka opens a new session, with a new tracker, on the same consumer.
   //
-  // Here the consumer is a fresh kafkajs consumer per session (see the next test for why): commitOffsets must
+  // Here the consumer is a fresh consumer per session (see the next test for why): commitOffsets must
   // finish records in, and commit from, the tracker of the new subscription. Finishing them in the first
   // one's releases no budget and commits nothing: the new session stalls once maxInFlight records are out.
   it('after an error, retry() resubscribes and the new subscription commits up to the end offsets', async function () {
     this.timeout(120_000)
-    await retryReachesTheEnd((kafka, groupId) => new ConsumerPerSession(() => kafka.consumer(retryConsumerConfig(groupId))))
+    await retryReachesTheEnd((groupId) => new ConsumerPerSession(() => client.consumer(groupId, RETRY_CONSUMER)))
   })
 
   // The same with one plain kafkajs consumer object: a resubscription waits for the previous session to
   // disconnect and connects the same consumer again, but a kafkajs 2.2.4 consumer cannot be used again once
   // disconnected. The retry must then fail with an error that names the fix (a consumer factory), not with
   // kafkajs's bare "write after end".
-  it('after an error, retry() over one plain kafkajs consumer fails with an error naming the factory fix', async function () {
+  it('after an error, retry() over one plain consumer fails with an error naming the factory fix', async function () {
     this.timeout(120_000)
-    await retryReachesTheEnd((kafka, groupId) => kafka.consumer(retryConsumerConfig(groupId)), 'reuse error')
+    await retryReachesTheEnd((groupId) => client.consumer(groupId, RETRY_CONSUMER), 'reuse error')
   })
 
   async function retryReachesTheEnd(
-    makeConsumer: (kafka: Kafka, groupId: string) => KafkaConsumerLike,
+    makeConsumer: (groupId: string) => KafkaConsumerLike,
     expecting: 'the end' | 'reuse error' = 'the end',
   ): Promise<void> {
     const kafka = testKafka('crash-retry')
@@ -210,7 +214,7 @@ describe('integration: crash (SIGKILL) and restart', function () {
     await produceKeyed(producer, topic, 600, { keys: 20, rnd: seededRandom(1), counters: new Map() })
     const ends = await endOffsets(admin, topic)
 
-    const source = fromKafka(makeConsumer(kafka, groupId), { topics: [topic], fromBeginning: true, maxInFlight: 50 })
+    const source = fromKafka(makeConsumer(groupId), { topics: [topic], fromBeginning: true, maxInFlight: 50 })
     let failures = 0
     const errors: unknown[] = []
     const subscription = source
@@ -255,11 +259,9 @@ describe('integration: crash (SIGKILL) and restart', function () {
     expect(failures).to.equal(1)
     expect(asSortedPairs(committed)).to.deep.equal(asSortedPairs(ends))
   }
-})
+}, { classic: true })
 
-function retryConsumerConfig(groupId: string): ConsumerConfig {
-  return { groupId, sessionTimeout: 6_000, heartbeatInterval: 300, maxWaitTimeInMs: 200 }
-}
+const RETRY_CONSUMER: TestConsumerOptions = { sessionTimeout: 6_000, heartbeatInterval: 300, maxWaitTimeInMs: 200 }
 
 interface Child {
   readonly process: ChildProcess

@@ -6,6 +6,8 @@
 // up to it and the others fully, and the consumer disconnects. (c) A second member joins during the drain:
 // the drain still completes, no commit ever passes an unfinished record, and nothing is lost. (d) A signal
 // aborted before subscribing completes at once without connecting; one aborted while starting disconnects.
+// Once per client (eachClient: kafkajs, platformatic with KIP-848 and with the classic protocol); the
+// producer and the admin are kafkajs ones on every client.
 import { expect } from 'chai'
 import { Observable, timer, map, tap } from 'rxjs'
 import { DrainTimeoutError } from '../../lib/source/drain'
@@ -17,6 +19,7 @@ import { groupByKeyConcat } from '../../operators/group-by-key-concat'
 import { orderedMerge } from '../../operators/ordered-merge'
 import { createTopic, testKafka, uniqueName } from './broker-hooks'
 import { suiteClients } from './fixtures/clients'
+import { eachClient } from './fixtures/each-client'
 import { keyedTopic } from './fixtures/keyed-topic'
 import { CommitAudit, committedOffsetsOf, endOffsetsOf, pairs, until } from './fixtures/source-harness'
 
@@ -40,7 +43,7 @@ function logged<C extends KafkaConsumerLike>(consumer: C, log: string[]): C {
   })
 }
 
-describe('integration: graceful shutdown', function () {
+eachClient('integration: graceful shutdown', (client) => {
   const clients = suiteClients('shutdown')
 
   it('aborted mid-stream: drains the records in flight, commits exactly what finished, then stops', async function () {
@@ -49,7 +52,7 @@ describe('integration: graceful shutdown', function () {
     const { topic, groupId } = await keyedTopic(clients.producer, 'shutdown-drain', 3, { count: RECORDS, keys: 40 })
     const log: string[] = []
     const controller = new AbortController()
-    const source = fromKafka(logged(testKafka('shutdown-drain').consumer({ groupId, maxWaitTimeInMs: 100 }), log), {
+    const source = fromKafka(logged(client.consumer(groupId, { maxWaitTimeInMs: 100 }), log), {
       topics: [topic], fromBeginning: true, maxInFlight: 100, signal: controller.signal, drainTimeout: 60_000,
     })
     const delivered = new Set<string>()
@@ -97,7 +100,7 @@ describe('integration: graceful shutdown', function () {
     // where nothing was committed: the abort may come before every partition was fetched).
     const again = new Set<string>()
     let duplicates = 0
-    const next = fromKafka(testKafka('shutdown-drain-next').consumer({ groupId, maxWaitTimeInMs: 100 }), { topics: [topic], fromBeginning: true })
+    const next = fromKafka(client.consumer(groupId, { maxWaitTimeInMs: 100 }), { topics: [topic], fromBeginning: true })
     const subscription = next.subscribe((r) => (again.has(at(r)) ? duplicates++ : again.add(at(r))))
     try {
       await until(() => again.size >= RECORDS - finished.size, 'the rest to be read again', 60_000)
@@ -121,7 +124,7 @@ describe('integration: graceful shutdown', function () {
     const groupId = uniqueName('shutdown-stuck-group')
     const log: string[] = []
     const controller = new AbortController()
-    const source = fromKafka(logged(testKafka('shutdown-stuck').consumer({ groupId, maxWaitTimeInMs: 100 }), log), {
+    const source = fromKafka(logged(client.consumer(groupId, { maxWaitTimeInMs: 100 }), log), {
       topics: [topic], fromBeginning: true, signal: controller.signal, drainTimeout: 500,
     })
     let worked = 0
@@ -163,6 +166,9 @@ describe('integration: graceful shutdown', function () {
   })
 
   it('drains through a rebalance (a member joins during the drain): completes, commits nothing unfinished', async function () {
+    // Kept on kafkajs: the drain-before-rejoin work reshapes this case's body, which counts kafkajs's
+    // GROUP_JOINs (the platformatic adapter sends PARTITIONS_CHANGED instead).
+    if (client.name !== 'kafkajs') this.skip()
     this.timeout(120_000)
     const RECORDS = 400
     const { topic, groupId } = await keyedTopic(clients.producer, 'shutdown-rebalance', 4, { count: RECORDS, keys: 40 })
@@ -213,7 +219,7 @@ describe('integration: graceful shutdown', function () {
     this.timeout(60_000)
     const topic = await createTopic('shutdown-early', 1)
     const log: string[] = []
-    const consumer = logged(testKafka('shutdown-early').consumer({ groupId: uniqueName('shutdown-early-group') }), log)
+    const consumer = logged(client.consumer(uniqueName('shutdown-early-group')), log)
     let completed = false
     fromKafka(consumer, { topics: [topic], signal: AbortSignal.abort() }).subscribe({ complete: () => (completed = true) })
     expect(completed).to.equal(true) // synchronously
@@ -230,4 +236,4 @@ describe('integration: graceful shutdown', function () {
     expect(ended).to.equal('complete')
     expect(log.slice(-2)).to.deep.equal(['disconnect', 'disconnect done'])
   })
-})
+}, { classic: true })

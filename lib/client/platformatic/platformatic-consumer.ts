@@ -7,6 +7,7 @@ import type {
   TopicPartitionOffsetLike,
 } from '../consumer'
 import { diffAssignments, watchAssignments } from './assignment-watch'
+import { watchRejoins } from './rejoin-watch'
 import { ownershipLostType, PlatformaticOwnershipLostError } from './ownership-error'
 import { PartitionQueues, type PartitionQueue } from './partition-queues'
 import { StampRuns } from './stamp-runs'
@@ -32,6 +33,15 @@ const EVENTS = {
   STOP: 'kafka-rx.platformatic.stop',
   PARTITIONS_CHANGED: 'kafka-rx.platformatic.partitions-changed',
 } as const
+
+// What publishTransactional is told (TransactionsUnsupportedError) when given a source on this adapter.
+const NO_TRANSACTIONS =
+  'it is @platformatic/kafka through kafka-rx/platformatic, which adapts no transactions (publishTransactional ' +
+  'drives kafkajs transactional producers and their offset commits only); use kafkajs for exactly-once, or ' +
+  'publish (at-least-once) on @platformatic/kafka'
+
+// Longest disconnect() waits for a classic join in flight before closing the client.
+const JOIN_WAIT_MS = 30_000
 
 // A batch kafka-rx handed back without resolving anything (it yielded to another partition) is offered again
 // after this long, not at once, so that a partition waiting for budget does not spin.
@@ -66,6 +76,7 @@ export function platformaticConsumer(consumer: PlatformaticConsumer, options: Pl
   // (the class's #private fields would not be reachable through a Proxy's `this`).
   return {
     events: adapter.events,
+    transactionsUnsupported: NO_TRANSACTIONS,
     connect: () => adapter.connect(),
     subscribe: (subscription) => adapter.subscribe(subscription),
     run: (config) => adapter.run(config),
@@ -97,6 +108,15 @@ class PlatformaticConsumerAdapter implements KafkaConsumerLike {
   #flushing = false
   // The stream is paused because maxQueued messages wait.
   #full = false
+  #unwatchRejoins: (() => void) | undefined
+  // The member sent a JoinGroup: it uses the classic protocol (see rejoin-watch.ts).
+  #classic = false
+  // A classic JoinGroup or SyncGroup is out: the client's generation may change under a commit, or has
+  // changed and the new assignment is not known yet.
+  #rejoining = false
+  // Classic joins in flight (JoinGroup until its final callback), and who waits for them to end.
+  #joins = 0
+  #joinsEnded: (() => void)[] = []
 
   constructor(consumer: PlatformaticConsumer, options: PlatformaticConsumerOptions) {
     const maxQueued = options.maxQueued ?? 20_000
@@ -128,7 +148,21 @@ class PlatformaticConsumerAdapter implements KafkaConsumerLike {
     const topics = new Set(this.#topics)
     const consumer = this.#consumer
     // Watched before consume() joins the group, so that the first assignment is seen too.
-    this.#unwatch = watchAssignments(consumer, (before, after) => this.#assignmentChanged(before, after, topics))
+    this.#unwatch = watchAssignments(consumer, (before, after) => {
+      this.#rejoining = false
+      this.#assignmentChanged(before, after, topics)
+    })
+    this.#unwatchRejoins = watchRejoins(consumer, {
+      starting: (request) => {
+        this.#classic = true
+        this.#rejoining = true
+        if (request === 'joinGroup') this.#joins++
+      },
+      joined: () => {
+        this.#joins = Math.max(0, this.#joins - 1)
+        if (this.#joins === 0) for (const resolve of this.#joinsEnded.splice(0)) resolve()
+      },
+    })
     this.#assignmentChanged(null, consumer.assignments, topics)
     const stream = await consumer.consume({ topics: this.#topics, autocommit: false, mode: 'committed', fallbackMode: this.#fromBeginning ? 'earliest' : 'latest' })
     this.#stream = stream
@@ -156,6 +190,19 @@ class PlatformaticConsumerAdapter implements KafkaConsumerLike {
     const withMetadata = offsets.find((o) => o.metadata !== undefined && o.metadata !== null && o.metadata !== '')
     if (withMetadata !== undefined) {
       throw new TypeError(`kafka-rx/platformatic: commitOffsets: @platformatic/kafka commits no metadata, received metadata for ${withMetadata.topic}[${withMetadata.partition}]`)
+    }
+    // Classic protocol: from the JoinGroup until the new assignment, and for a partition an assignment change
+    // revoked, the generation the client puts in the commit may be one in which another member owns the
+    // partition, so the broker would accept the commit on the new owner's partition (rewinding it, or passing
+    // its start). Refused as the group refuses a stale commit: the source drops it, the owner re-reads from
+    // the last commit (at least once), and a partition still owned is committed again with the next commit.
+    if (this.#rejoining) {
+      throw new PlatformaticOwnershipLostError('REBALANCE_IN_PROGRESS', new Error('kafka-rx/platformatic: commitOffsets: classic protocol: the member is rejoining the group'))
+    }
+    const given = this.#classic ? offsets.find((o) => this.#queues.get(o.topic, o.partition) === undefined) : undefined
+    if (given !== undefined) {
+      const why = new Error(`kafka-rx/platformatic: commitOffsets: classic protocol: ${given.topic}[${given.partition}] was revoked by a completed rebalance, another member owns it in this generation`)
+      throw new PlatformaticOwnershipLostError('ILLEGAL_GENERATION', why)
     }
     const request = offsets.map(({ topic, partition, offset }) => ({
       topic,
@@ -192,6 +239,18 @@ class PlatformaticConsumerAdapter implements KafkaConsumerLike {
   /** Leaves the group and closes the client. */
   async disconnect(): Promise<void> {
     await this.stop()
+    // A classic join in flight ends first (see rejoin-watch.ts): closing under it can leave a retry timer
+    // that throws on the closed client. Bounded, so that a join that never answers cannot hold the close.
+    if (this.#joins > 0) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, JOIN_WAIT_MS)
+        this.#joinsEnded.push(() => {
+          clearTimeout(timer)
+          resolve()
+        })
+      })
+    }
+    this.#unwatchRejoins?.()
     await this.#consumer.close()
   }
 
