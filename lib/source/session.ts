@@ -473,12 +473,12 @@ export class Session<K, V> {
    * heartbeat inside eachBatch, where the source can drain before kafkajs rejoins, not by the runner's own
    * heartbeat after the batch or after an empty fetch, where it rejoins at once. First a heartbeat now (kafkajs
    * sends it only once its interval passed; a success then keeps the runner's own from sending for as long),
-   * also for a batch handed back undelivered (yielded to another partition, or paused).
-   * Then, when the batch was delivered up to the partition's high watermark and every other owned partition is caught up
-   * too (nothing more to fetch or deliver now, so the next thing kafkajs would do is a long poll ended by its
-   * heartbeat; see CaughtUpLanes), the batch stays here, heartbeating, until
-   * the owned records finished, kafkajs stops, or no record finished for a while (a pipeline waiting for
-   * more records to finish those it holds must get them: see LINGER_QUIET). Returns the heartbeat's error.
+   * also for a batch handed back undelivered (yielded to another partition, or paused). Then, when the batch
+   * was delivered up to the partition's high watermark and every other owned partition is caught up too
+   * (nothing more to fetch or deliver now, so the next thing kafkajs would do is a long poll ended by its
+   * heartbeat; see CaughtUpLanes), the batch stays here, heartbeating, until the owned records finished,
+   * kafkajs stops, or no record finished for a while (a pipeline waiting for more records to finish those it
+   * holds must get them: see LINGER_QUIET). Returns the heartbeat's error.
    */
   async #linger(
     generation: number, lane: OwnedPartition, kafkaStopped: () => boolean,
