@@ -20,6 +20,7 @@ const suites: Record<string, () => Promise<{ run(args: string[]): Promise<void> 
   session: () => import('./session/cost.js'),
   'session-cold': () => import('./session/cold.js'),
   'kafka-eos': () => import('./kafka/eos.js'),
+  'kafka-churn': () => import('./kafka/churn.js'),
 }
 
 async function main(argv: string[]): Promise<number> {

@@ -28,9 +28,11 @@ async function drainOnce(budget: number, finishes: readonly (readonly number[])[
     if (at !== NEVER) scheduler.schedule(() => void tracker.finish(record), at)
   }))
   const result = drain.run(() => Promise.resolve(), 1_000_000)
-  // The commit is taken once `run`'s promise chain runs: flush the frames up to the deadline, then settle it.
+  // The commit is sent at the drain's end, in the frames flushed here; its acknowledgement settles after them.
   scheduler.flush()
-  const { drained } = await result
+  const settled = await Promise.race([result, new Promise<undefined>((resolve) => setImmediate(() => resolve(undefined)))])
+  expect(settled, 'the drain ended by its deadline').to.not.equal(undefined)
+  const { drained } = settled!
   drain.reset()
   return { committed: sent, drained, endFrame }
 }
@@ -39,10 +41,11 @@ describe('RebalanceDrain', () => {
   // Invariant: the drain's commit is, per partition, exactly the finished prefix at its end (never past an
   // unfinished record, nothing finished before the deadline left out), and it ends at the deadline or once
   // every owned record finished, whichever comes first.
-  // Mutations seen to fail it (each made by hand, then undone):
-  // - committing the highest finished offset + 1 instead of tracker.committable() ('past unfinished');
-  // - taking the offsets when the drain starts rather than when it ends ('finished prefix left out');
-  // - a Drain that ignores the budget (waits for 0 only): the end frame is past the deadline.
+  // Mutations seen to fail it (each made by hand in RebalanceDrain.run, then undone):
+  // - committing the last delivered offset + 1 of each partition with a finished record instead of
+  //   tracker.committable() (past an unfinished record);
+  // - taking the offsets when the drain starts rather than when it ends (the finished prefix left out);
+  // - a Drain given 2^30 ms instead of the budget (waits for 0 only): 'the drain ended by its deadline'.
   it('commits exactly the finished prefix of each partition, at min(deadline, last finish)', async () => {
     const finishesArb = fc.integer({ min: 1, max: 40 }).chain((budget) => fc.tuple(
       fc.constant(budget),

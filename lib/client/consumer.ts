@@ -123,6 +123,11 @@ export interface ConsumerEventNamesLike {
    */
   readonly END_BATCH_PROCESS?: string
   /**
+   * Optional: a fetch starts (kafkajs fetches again only once every batch of the previous response was
+   * handled). The drain before rejoin reads it to tell which partitions have nothing left to deliver.
+   */
+  readonly FETCH_START?: string
+  /**
    * Optional: an incremental assignment change ({@link PartitionsChangedPayloadLike}). kafkajs never sends it
    * (it rebalances eagerly); the `@platformatic/kafka` adapter (`kafka-rx/platformatic`) sends only this one.
    */

@@ -50,15 +50,23 @@ export interface FromKafkaOptions<K, V> {
   /** Commit an offset map and skip finished records on assignment (see {@link OffsetMapOptions}). Default: off. */
   offsetMap?: OffsetMapOptions
   /**
-   * Drain before rejoin (experimental, off by default): when a heartbeat finds the group rebalancing,
-   * nothing more is delivered, the records in flight may finish for up to this many ms, what finished is
-   * committed, and only then does the member rejoin. kafkajs only. Keep it well under the consumer's
-   * `rebalanceTimeout` (how long the group waits for a member to rejoin; kafkajs's default 60,000). Default
-   * 0: off (records in flight are revoked at once). Not yet proven against a real broker: with it on, three
-   * real-broker specs (fair budget, shutdown during a rebalance) still fail, so it stays opt-in.
+   * Drain before rejoin: when a heartbeat finds the group rebalancing, nothing more is delivered, the
+   * records in flight may finish for up to this many ms, what finished is committed, and only then does the
+   * member rejoin (the group waits for it up to the consumer's `rebalanceTimeout`, so this costs no
+   * duplicate). Records still running at the deadline are revoked, as with 0. kafkajs's eager rebalances
+   * only (other clients: no effect). Default 15,000: a quarter of kafkajs's default `rebalanceTimeout`
+   * (60,000; the consumer does not expose its own), so the commit and the rejoin still fit in it. With a
+   * lower `rebalanceTimeout`, set at most a quarter of it. 0 turns it off.
    */
   drainOnRebalance?: number
 }
+
+/**
+ * `drainOnRebalance`'s default, in ms: a quarter of kafkajs's default `rebalanceTimeout` (60,000). The drain
+ * stalls the whole group (the members that rejoined wait), and after it the commit, JoinGroup and SyncGroup
+ * must still fit in the rebalance timeout on a loaded broker: a quarter leaves three for that.
+ */
+export const DEFAULT_DRAIN_ON_REBALANCE = 15_000
 
 /**
  * Checks `fromKafka`'s options at call time and applies the defaults (a `bufferDecoder` becomes no decoder
@@ -79,7 +87,7 @@ export function checkOptions<K, V>(options: FromKafkaOptions<K, V>): Settings<K,
   if (options === null || typeof options !== 'object') throw new TypeError('fromKafka: options are required')
   const { topics, fromBeginning = false, maxInFlight = 10_000, keyDecoder, valueDecoder, partitionsConsumedConcurrently } = options
   rejectRenamed('fromKafka', options, { heartbeatInterval: 'budgetHeartbeatInterval' })
-  const { budgetHeartbeatInterval: heartbeatInterval = 500, signal, drainTimeout = 30_000, drainOnRebalance = 0 } = options
+  const { budgetHeartbeatInterval: heartbeatInterval = 500, signal, drainTimeout = 30_000, drainOnRebalance = DEFAULT_DRAIN_ON_REBALANCE } = options
   if (!Array.isArray(topics) || topics.length === 0 || !topics.every((t) => (typeof t === 'string' && t !== '') || t instanceof RegExp)) {
     throw new TypeError('fromKafka: topics must be a non-empty array of topic names or RegExps')
   }

@@ -1,4 +1,4 @@
-import { asyncScheduler, type SchedulerLike } from 'rxjs'
+import { asyncScheduler, type SchedulerAction, type SchedulerLike } from 'rxjs'
 import { Drain } from './drain'
 import type { KafkaCommitSink } from './commit-sink'
 import type { OffsetTracker } from '../tracker/offset-tracker'
@@ -52,7 +52,7 @@ export function isRebalanceError(error: unknown): boolean {
 export class RebalanceDrain {
   #running: Promise<RebalanceDrainResult> | undefined
   #drain: Drain | undefined
-  #end: ((drained: boolean) => void) | undefined
+  #end: ((drained: boolean, commit?: boolean) => void) | undefined
 
   constructor(
     private readonly budget: number,
@@ -82,31 +82,36 @@ export class RebalanceDrain {
    */
   run(heartbeat: () => Promise<void>, interval: number): Promise<RebalanceDrainResult> {
     if (this.#running !== undefined) return this.#running
-    const ended = new Promise<boolean>((resolve) => {
-      this.#end = resolve
-      this.#drain = new Drain(() => this.ownedInFlight(), this.budget, resolve, this.scheduler)
+    // On the scheduler, not a loop of setTimeouts: the end cancels the next one (none is left pending), and in
+    // virtual time they run in virtual time. One at a time: a slow heartbeat is not stacked.
+    let beating = false
+    const beats = this.scheduler.schedule(function (this: SchedulerAction<unknown>) {
+      if (!beating) {
+        beating = true
+        heartbeat().catch(() => undefined).finally(() => (beating = false))
+      }
+      this.schedule(undefined, interval)
+    }, interval)
+    this.#running = new Promise<RebalanceDrainResult>((resolve) => {
+      const end = (drained: boolean, commit = true): void => {
+        this.#end = undefined
+        beats.unsubscribe()
+        if (!commit) return resolve({ drained, committed: [] })
+        // Taken and sent synchronously at the drain's end (the Drain calls this from the scheduler): a record
+        // finishing after the deadline is not in it, also in virtual time.
+        const owned = this.tracker.committable().filter((o) => this.epochs.epochOf(o.topic, o.partition) === o.epoch)
+        this.sink.commit(owned).then(
+          (committed) => {
+            this.tracker.committed(committed)
+            resolve({ drained, committed })
+          },
+          // Best effort, as a commit on REBALANCING: the next owner re-reads from the last acknowledged commit.
+          () => resolve({ drained, committed: [] }),
+        )
+      }
+      this.#end = end
+      this.#drain = new Drain(() => this.ownedInFlight(), this.budget, end, this.scheduler)
       this.#drain.start()
-    })
-    let over = false
-    const beats = (async () => {
-      while (!over) {
-        await new Promise((resolve) => setTimeout(resolve, interval))
-        if (!over) await heartbeat().catch(() => undefined)
-      }
-    })()
-    this.#running = ended.then(async (drained) => {
-      over = true
-      // Taken now, synchronously at the drain's end; sent at once when the sink is idle.
-      const owned = this.tracker.committable().filter((o) => this.epochs.epochOf(o.topic, o.partition) === o.epoch)
-      let committed: readonly TrackedCommitOffset[] = []
-      try {
-        committed = await this.sink.commit(owned)
-        this.tracker.committed(committed)
-      } catch {
-        // Best effort, as a commit on REBALANCING: the next owner re-reads from the last acknowledged commit.
-      }
-      void beats
-      return { drained, committed }
     })
     return this.#running
   }
@@ -119,7 +124,7 @@ export class RebalanceDrain {
   /** The member left the old generation (rejoined, stopped): the next rebalance gets its own drain. */
   reset(): void {
     this.#drain?.cancel()
-    this.#end?.(false) // a drain still waiting ends now (its commit then finds nothing owned)
+    this.#end?.(false, false) // a drain still waiting ends now, without a commit (the caller commits or may not)
     this.#end = undefined
     this.#drain = undefined
     this.#running = undefined

@@ -5,6 +5,7 @@ import { ConsumerReuseError } from './consumer-reuse-error'
 import { BudgetWait } from './budget-wait'
 import { RebalanceDrain, isRebalanceError } from './rebalance-drain'
 import { FairBudget } from './fair-budget'
+import { CaughtUpLanes } from './caught-up-lanes'
 import { yieldsBatch } from './batch-yield'
 import { KafkaCommitSink } from './commit-sink'
 import { StartCommits } from './start-commits'
@@ -100,6 +101,8 @@ export class Session<K, V> {
   readonly #rebalance: RebalanceDrain
   // Batches kept in eachBatch after their last record while owned records run (see #linger).
   #lingering = 0
+  // Which owned partitions have nothing left to deliver: a batch lingers only when all the others are so.
+  readonly #caughtUp = new CaughtUpLanes()
 
   constructor(
     readonly consumer: KafkaConsumerLike,
@@ -266,6 +269,7 @@ export class Session<K, V> {
     on<unknown>(events.REBALANCING, () => this.#revokeAll(true))
     on<PartitionsChangedPayloadLike>(events.PARTITIONS_CHANGED, (p) => this.#changed(p))
     on<unknown>(events.STOP, () => this.#revokeAll(false))
+    on<unknown>(events.FETCH_START, () => this.#caughtUp.fetchStarted())
     on<CrashPayloadLike>(events.CRASH, (p) => {
       if (!p.restart) this.#fail(p.error)
     })
@@ -280,7 +284,9 @@ export class Session<K, V> {
     this.#revokeAll(false)
     this.#rebalance.reset()
     this.epochs.assign(assignment)
-    this.#fair.assign(this.epochs.assigned().flatMap(({ topic, partitions }) => partitions.map((p) => this.epochs.lane(topic, p))))
+    const lanes = this.epochs.assigned().flatMap(({ topic, partitions }) => partitions.map((p) => this.epochs.lane(topic, p)))
+    this.#fair.assign(lanes)
+    this.#caughtUp.assign(lanes)
     this.#maps?.assigned(assignment, this.epochs.generation)
     this.#budget.wake() // held batches of the old generation return, so that kafkajs's rejoin goes on
   }
@@ -302,6 +308,7 @@ export class Session<K, V> {
     // the group with its next heartbeat); the generation check drops it if an eager rejoin came in between.
     if (owned.length > 0) this.#sink.commitRevoked(owned, this.epochs.generation).catch(() => undefined)
     this.#fair.change(lanes.revoked, lanes.assigned)
+    this.#caughtUp.assign(this.epochs.assigned().flatMap(({ topic, partitions }) => partitions.map((p) => this.epochs.lane(topic, p))))
     if (lanes.revoked.length > 0) this.#budget.wake() // held batches of revoked partitions return at once
   }
 
@@ -397,8 +404,11 @@ export class Session<K, V> {
         }
       }
       if (this.settings.drainOnRebalance > 0) {
-        if (kafkaError === undefined && delivered === messages.length && messages.length > 0) {
-          kafkaError = await this.#linger(generation, lane, kafkaStopped, heartbeat, batch)
+        const { highWatermark } = batch
+        const caughtUp = delivered === messages.length && highWatermark !== undefined && Number(batch.lastOffset()) + 1 >= Number(highWatermark)
+        this.#caughtUp.batchEnded(lane, caughtUp)
+        if (kafkaError === undefined && messages.length > 0) {
+          kafkaError = await this.#linger(generation, lane, kafkaStopped, heartbeat, caughtUp)
         }
         if (kafkaError !== undefined && isRebalanceError(kafkaError.error) && !this.#closing && !this.#stopping) {
           await this.#rebalance.run(heartbeat, this.settings.heartbeatInterval)
@@ -459,27 +469,29 @@ export class Session<K, V> {
   }
 
   /**
-   * After a batch's last record, while records of owned partitions run: makes sure a rebalance is found by a
+   * When a batch returns while records of owned partitions run: makes sure a rebalance is found by a
    * heartbeat inside eachBatch, where the source can drain before kafkajs rejoins, not by the runner's own
    * heartbeat after the batch or after an empty fetch, where it rejoins at once. First a heartbeat now (kafkajs
-   * sends it only once its interval passed; a success then keeps the runner's own from sending for as long).
-   * Then, when the batch reached the partition's high watermark (nothing more to fetch now, so the next
-   * thing kafkajs would do is a long poll ended by its heartbeat), the batch stays here, heartbeating, until
-   * the owned records finished, kafkajs stops, or no record finished for a while (a pipeline waiting for
-   * more records to finish those it holds must get them: see LINGER_QUIET). Returns the heartbeat's error.
+   * sends it only once its interval passed; a success then keeps the runner's own from sending for as long),
+   * also for a batch handed back undelivered (yielded to another partition, or paused). Then, when the batch
+   * was delivered up to the partition's high watermark and every other owned partition is caught up too
+   * (nothing more to fetch or deliver now, so the next thing kafkajs would do is a long poll ended by its
+   * heartbeat; see CaughtUpLanes), the batch stays here, heartbeating, until the owned records finished,
+   * kafkajs stops, or no record finished for a while (a pipeline waiting for more records to finish those it
+   * holds must get them: see LINGER_QUIET). Returns the heartbeat's error.
    */
   async #linger(
     generation: number, lane: OwnedPartition, kafkaStopped: () => boolean,
-    heartbeat: () => Promise<void>, batch: EachBatchPayloadLike['batch'],
+    heartbeat: () => Promise<void>, caughtUp: boolean,
   ): Promise<{ error: unknown } | undefined> {
-    if (this.#rebalance.ownedInFlight() === 0) return undefined
+    if (this.#stopping || this.#closing || kafkaStopped() || this.#rebalance.ownedInFlight() === 0) return undefined
     try {
       await heartbeat()
     } catch (error) {
       return { error }
     }
-    const { highWatermark } = batch
-    if (highWatermark === undefined || Number(batch.lastOffset()) + 1 < Number(highWatermark)) return undefined
+    // Another partition's batch may wait behind this one (same fetch response): it goes first.
+    if (!caughtUp || !this.#caughtUp.othersCaughtUp(lane)) return undefined
     const quiet = LINGER_QUIET * this.settings.heartbeatInterval
     let finished = this.tracker.totalFinished
     let since = this.tracker.now()
