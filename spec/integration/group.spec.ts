@@ -18,6 +18,7 @@
 // Caught on platformatic (classic), each tried: without the adapter's refusal of a revoked partition's commit
 // after a rebalance, 23 commits landed on partitions another member owned (foreignCommits); with its refusal
 // of commits during the rejoin starting at the SyncGroup instead of the JoinGroup, 2 runs of 4 had 2 such.
+import { writeFileSync } from 'node:fs'
 import { expect } from 'chai'
 import type { Producer } from 'kafkajs'
 import { createTopic, testKafka, uniqueName } from './broker-hooks'
@@ -155,6 +156,10 @@ eachClient('integration: a consumer group whose members join and leave while rec
     // in-flight budget, and every commit (asked for and sent): owned partitions only, never past an unfinished
     // record, nothing finished left out.
     const violations = members.flatMap((m) => checkMember(m.name, m.events, settings.maxInFlight))
+    // KAFKA_RX_GROUP_DUMP=<path prefix>: a failing run writes every member's event log there, to replay the
+    // checks on (group-checks.ts) when a rare interleaving fails.
+    const dump = process.env.KAFKA_RX_GROUP_DUMP
+    if (violations.length > 0 && dump) writeFileSync(`${dump}-${Date.now()}.json`, JSON.stringify(members.map((m) => ({ name: m.name, events: m.events }))))
     expect(violations, violations.slice(0, 20).join('\n')).to.deep.equal([])
 
     // Across the group: every acknowledged commit of a partition came from the member it was last assigned
