@@ -43,6 +43,18 @@ describe('kafka-rx/platformatic and publishTransactional', () => {
   const options = { consumerGroupId: 'g', topic: 'out', producer, admin }
   beforeEach(() => void made.splice(0))
 
+  /** Subscribes a forwarding publishTransactional pipeline over `source`; returns the errors it gets. */
+  const subscribeTransactional = (source: ReturnType<typeof fromKafka>): unknown[] => {
+    const errors: unknown[] = []
+    source
+      .pipe(
+        map((item) => ({ item, results: [forward({ key: item.key as Buffer | null, value: item.value as Buffer | null })] })),
+        publishTransactional(source, options),
+      )
+      .subscribe({ error: (e: unknown) => errors.push(e) })
+    return errors
+  }
+
   const expectRefusal = (errors: unknown[], calls: string[]): void => {
     expect(errors).to.have.length(1)
     const error = errors[0] as TransactionsUnsupportedError
@@ -58,26 +70,14 @@ describe('kafka-rx/platformatic and publishTransactional', () => {
   it('refuses a source on one adapted consumer when the transactional stream is subscribed, before reading', () => {
     const { consumer, calls } = idleClient()
     const source = fromKafka(platformaticConsumer(consumer), { topics: ['in'] })
-    const errors: unknown[] = []
-    source
-      .pipe(
-        map((item) => ({ item, results: [forward({ key: item.key as Buffer | null, value: item.value as Buffer | null })] })),
-        publishTransactional(source, options),
-      )
-      .subscribe({ error: (e: unknown) => errors.push(e) })
+    const errors = subscribeTransactional(source)
     expectRefusal(errors, calls)
   })
 
   it('refuses a source on a factory of adapted consumers when the factory is called, before reading', async () => {
     const { consumer, calls } = idleClient()
     const source = fromKafka(() => platformaticConsumer(consumer), { topics: ['in'] })
-    const errors: unknown[] = []
-    source
-      .pipe(
-        map((item) => ({ item, results: [forward({ key: item.key as Buffer | null, value: item.value as Buffer | null })] })),
-        publishTransactional(source, options),
-      )
-      .subscribe({ error: (e: unknown) => errors.push(e) })
+    const errors = subscribeTransactional(source)
     // The input's error reaches the subscriber once the (no) producers are closed: a promise later.
     await new Promise((resolve) => setImmediate(resolve))
     expectRefusal(errors, calls)

@@ -17,7 +17,6 @@
  * noop_vs_raw platformatic  median 0.405  rounds 0.405, ...
  * ```
  */
-import { execFile } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import * as os from 'node:os'
@@ -26,22 +25,7 @@ import { ensureKafka } from '../../lib/testing/kafka-broker'
 import { median } from '../shared/measure'
 import type { CaseResult, CaseSpec, NodeCaseName } from './cases'
 import { CLIENT_CASES, pairedCaseNames, roundOrder, roundRatios, type Round } from './paired-cases'
-import { DEFAULTS, produce } from './suite'
-
-/** Runs one case with the cases script of a build (as suite.ts's runNodeCase does with this build's). */
-function runWith(script: string, spec: CaseSpec, cpuProf: boolean): Promise<CaseResult> {
-  const flags = cpuProf ? ['--cpu-prof', `--cpu-prof-name=kafka-${spec.name}-${Date.now()}.cpuprofile`] : []
-  return new Promise((resolve, reject) => {
-    execFile(process.execPath, [...flags, script, JSON.stringify(spec)], { maxBuffer: 16 << 20 }, (error, stdout, stderr) => {
-      if (error !== null) return reject(new Error(`${spec.name} failed: ${error.message}\n${stderr}`))
-      try {
-        resolve(JSON.parse(stdout.trim().split('\n').pop() ?? '') as CaseResult)
-      } catch {
-        reject(new Error(`${spec.name} printed no result:\n${stdout}\n${stderr}`))
-      }
-    })
-  })
-}
+import { DEFAULTS, produce, runNodeCase } from './suite'
 
 /** The cases script of the build in `dist`, whichever layout it has. */
 function casesScript(dist: string): string {
@@ -85,7 +69,7 @@ async function main(args: string[]): Promise<void> {
             name, brokers: broker.brokers, topic, groupId: `${topic}-${name}-${round}-${builds.indexOf(build)}`, records, partitions: options.partitions,
             workMs: 0, concurrency: options.concurrency, maxInFlight: options.maxInFlight, timeoutMs: Math.max(120_000, records / 10), warmups,
           }
-          const result = await runWith(build.script, spec, flag('--cpu-prof')).catch((error: Error) => error)
+          const result = await runNodeCase(spec, flag('--cpu-prof'), build.script).catch((error: Error) => error)
           if (result instanceof Error) {
             process.stdout.write(`round ${round} ${name.padEnd(28)} ${build.label}: ${result.message.split('\n')[0]}\n`)
             continue

@@ -267,8 +267,8 @@ export async function produce(brokers: string[], topic: string, o: Options): Pro
 /** The JVM cases (jvm.ts). */
 type JvmCaseName = 'parallel_consumer_work' | 'parallel_consumer_ctp_eos'
 
-export function runNodeCase(spec: CaseSpec, cpuProf: boolean): Promise<CaseResult> {
-  const script = path.join(__dirname, 'cases.js')
+/** Runs one case in a child process: this build's cases script, or `script` (another build's, to compare). */
+export function runNodeCase(spec: CaseSpec, cpuProf: boolean, script = path.join(__dirname, 'cases.js')): Promise<CaseResult> {
   const flags = cpuProf ? ['--cpu-prof', `--cpu-prof-name=kafka-${spec.name}-${Date.now()}.cpuprofile`] : []
   return new Promise((resolve, reject) => {
     execFile(process.execPath, [...flags, script, JSON.stringify(spec)], { maxBuffer: 16 << 20 }, (error, stdout, stderr) => {
