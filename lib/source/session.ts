@@ -145,6 +145,7 @@ export class Session<K, V> {
       if (this.#closing) return
       // Nothing is owned by this subscription until its first GROUP_JOIN.
       this.epochs.revokeAll()
+      this.#maps?.warm(this.settings.topics)
       this.#listen()
       this.#removers.push(refuseSeeks(this.consumer))
       const { consumer, settings } = this
