@@ -285,7 +285,7 @@ export class Session<K, V> {
     this.#revokeAll(false)
     this.#rebalance.reset()
     this.epochs.assign(assignment)
-    const lanes = this.epochs.assigned().flatMap(({ topic, partitions }) => partitions.map((p) => this.epochs.lane(topic, p)))
+    const lanes = this.epochs.ownedLanes()
     this.#fair.assign(lanes)
     this.#caughtUp.assign(lanes)
     this.#maps?.assigned(assignment, this.epochs.generation)
@@ -309,7 +309,7 @@ export class Session<K, V> {
     // the group with its next heartbeat); the generation check drops it if an eager rejoin came in between.
     if (owned.length > 0) this.#sink.commitRevoked(owned, this.epochs.generation).catch(() => undefined)
     this.#fair.change(lanes.revoked, lanes.assigned)
-    this.#caughtUp.assign(this.epochs.assigned().flatMap(({ topic, partitions }) => partitions.map((p) => this.epochs.lane(topic, p))))
+    this.#caughtUp.assign(this.epochs.ownedLanes())
     if (lanes.revoked.length > 0) this.#budget.wake() // held batches of revoked partitions return at once
   }
 

@@ -58,7 +58,7 @@ export class PartitionEpochs {
    * the state changed, so a listener reading `epochOf` sees the new ownership. Never completes.
    */
   readonly events: Observable<PartitionEvent> = new Observable<PartitionEvent>((subscriber) => {
-    for (const p of this.#ownedList()) subscriber.next(event('assigned', p))
+    for (const p of this.ownedLanes()) subscriber.next(event('assigned', p))
     const listener = (e: PartitionEvent): void => subscriber.next(e)
     this.#listeners.add(listener)
     return () => this.#listeners.delete(listener)
@@ -74,7 +74,7 @@ export class PartitionEpochs {
 
   /** Replaces the assignment: every listed partition gets a new epoch and `seq` 0; the rest are revoked. */
   assign(assignment: Readonly<Record<string, readonly number[]>>): void {
-    const revoked = this.#ownedList()
+    const revoked = this.ownedLanes()
     for (const lane of revoked) lane.revoked = true
     this.#owned.clear()
     this.#lastFound = undefined
@@ -86,7 +86,7 @@ export class PartitionEpochs {
       this.#owned.set(topic, partitions)
     }
     this.#emit('revoked', revoked)
-    this.#emit('assigned', this.#ownedList())
+    this.#emit('assigned', this.ownedLanes())
   }
 
   /**
@@ -135,7 +135,7 @@ export class PartitionEpochs {
 
   /** Nothing is owned any more (a rebalance started, or the consumer stopped). */
   revokeAll(): void {
-    const revoked = this.#ownedList()
+    const revoked = this.ownedLanes()
     for (const lane of revoked) lane.revoked = true
     this.#generation++
     this.#owned.clear()
@@ -192,7 +192,8 @@ export class PartitionEpochs {
     return found
   }
 
-  #ownedList(): OwnedPartition[] {
+  /** The owned partitions' lanes (their current epochs), topic by topic. */
+  ownedLanes(): OwnedPartition[] {
     const out: OwnedPartition[] = []
     for (const partitions of this.#owned.values()) out.push(...partitions.values())
     return out
